@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "hera",
+    products: [
+        .executable(name: "hera", targets: ["hera"]),
+    ],
+    targets: [
+        // C libraries from Debian packages (libpq-dev, libssl-dev).
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        // The single-threaded launcher that sets up namespaces and mounts.
+        .target(name: "CLauncher", path: "Sources/CLauncher"),
+
+        // Layers. HTTP knows nothing of PostgreSQL; the sandbox code nothing of HTTP.
+        .target(name: "HeraSupport", dependencies: ["CCrypto"]),
+        .target(name: "HeraHTTP"),
+        .target(name: "HeraDB", dependencies: ["CLibPQ"]),
+        .target(name: "HeraSandbox"),
+        .target(name: "HeraGateway", dependencies: ["HeraHTTP", "HeraDB", "HeraSupport"]),
+        .target(name: "HeraNode", dependencies: ["HeraDB", "HeraSandbox", "HeraSupport"]),
+        .target(name: "HeraAdmin", dependencies: ["HeraDB", "HeraSupport", "HeraSandbox", "HeraGateway", "HeraNode"]),
+        .executableTarget(
+            name: "hera",
+            dependencies: ["CLauncher", "HeraAdmin"]),
+
+        .testTarget(name: "HeraHTTPTests", dependencies: ["HeraHTTP"]),
+        .testTarget(name: "HeraSandboxTests", dependencies: ["HeraSandbox"]),
+        .testTarget(
+            name: "HeraIntegrationTests",
+            dependencies: ["HeraGateway", "HeraNode", "HeraAdmin", "HeraDB", "HeraSupport", "HeraSandbox"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,27 @@
+#ifndef HERA_LAUNCHER_INTERNAL_H
+#define HERA_LAUNCHER_INTERNAL_H
+
+#include <sys/types.h>
+
+/* The status pipe the Swift side reads; every other inherited fd is closed. */
+#define STATUS_FD 3
+/* Everything run inside a sandbox runs as this user and group ("nobody"). */
+#define SANDBOX_ID 65534
+
+/* Where report_line writes; the init child redirects it to its parent. */
+extern int report_fd;
+
+/* Writes one "<text>\n" line to report_fd. */
+void report_line(const char *format, ...) __attribute__((format(printf, 1, 2)));
+/* Reports "error <step> <err>" and returns 1 (the launcher's exit status). */
+int report_error(const char *step, int err);
+
+/* Writes text to an existing file (cgroup and /proc files); -1 + errno on failure. */
+int write_text_file(const char *path, const char *text);
+/* Waits for pid, retrying on EINTR; returns the wait status or -1. */
+int wait_for(pid_t pid);
+
+int launch_start(int argc, char *argv[]);
+int launch_exec(int argc, char *argv[]);
+
+#endif

@@ -1,0 +1,92 @@
+import Foundation
+import HeraDB
+import HeraSandbox
+import HeraSupport
+
+/// The operator's verbs.
+public enum Admin {
+    static let help = """
+        hera migrate [--sql-dir DIR]
+        hera account create NAME [--parent ACCOUNT]     prints the new API key alone on stdout
+        hera template add NAME --rootfs DIR [--owner ACCOUNT] [--public] [--min-memory-mb N]
+                                                        without --owner: a system template
+        hera template build-default DIR                 busybox root filesystem (needs busybox-static)
+        All take --database-url (or HERA_DATABASE_URL, or the PG* variables).
+        """
+
+    static func migrate(_ settings: Settings) throws {
+        let connection = try PGConnection(settings.databaseURL)
+        let applied = try Migrator(directory: try SQLDirectory.find(settings)).migrate(connection)
+        print(applied.isEmpty ? "database is up to date" : "applied " + applied.joined(separator: ", "))
+    }
+
+    static func accountCreate(_ settings: Settings) throws {
+        guard settings.positional.count == 3 else { throw UsageError("usage: hera account create NAME [--parent ACCOUNT]") }
+        let key = try accountCreate(PGConnection(settings.databaseURL), name: settings.positional[2],
+                                    parent: settings.string("parent"))
+        print(key)
+    }
+
+    /// Creates the account, or gives an existing one a new key when `replacingKey`; returns the key.
+    public static func accountCreate(_ connection: PGConnection, name: String, parent: String? = nil,
+                                     replacingKey: Bool = false) throws -> String {
+        let key = APIKey.generate()
+        let hash = byteaParameter(APIKey.hash(key))
+        if let parent, try connection.query("SELECT 1 FROM accounts WHERE name = $1", [parent]).rows.isEmpty {
+            throw UsageError("no account \(parent)")
+        }
+        let conflict = replacingKey ? "ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash" : ""
+        do {
+            try connection.query("""
+                INSERT INTO accounts (name, key_hash, parent_id)
+                VALUES ($1, $2, (SELECT id FROM accounts WHERE name = $3)) \(conflict)
+                """, [name, hash, parent])
+        } catch let error as PGError where error.sqlState == PGError.uniqueViolation {
+            throw UsageError("account \(name) already exists")
+        } catch let error as PGError where error.sqlState == PGError.checkViolation {
+            throw UsageError("an account name is 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+        }
+        return key
+    }
+
+    static func templateAdd(_ settings: Settings) throws {
+        guard settings.positional.count == 3, let rootfs = settings.string("rootfs") else {
+            throw UsageError("usage: hera template add NAME --rootfs DIR [--owner ACCOUNT] [--public] [--min-memory-mb N]")
+        }
+        let id = try templateAdd(PGConnection(settings.databaseURL), name: settings.positional[2], rootfs: rootfs,
+                                 owner: settings.string("owner"), isPublic: settings.bool("public"),
+                                 minMemoryMB: try settings.int("min-memory-mb", default: 16))
+        print(id)
+    }
+
+    /// Registers a template, or updates the one of that name and owner; returns its id.
+    public static func templateAdd(_ connection: PGConnection, name: String, rootfs: String, owner: String? = nil,
+                                   isPublic: Bool, minMemoryMB: Int) throws -> Int {
+        guard rootfs.hasPrefix("/") else { throw UsageError("--rootfs must be an absolute path") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw UsageError("\(rootfs) is not a directory on this machine (it must exist on every node)")
+        }
+        if let owner, try connection.query("SELECT 1 FROM accounts WHERE name = $1", [owner]).rows.isEmpty {
+            throw UsageError("no account \(owner)")
+        }
+        do {
+            let row = try connection.query("""
+                INSERT INTO templates (owner_id, name, rootfs, public, min_memory_mb)
+                VALUES ((SELECT id FROM accounts WHERE name = $1), $2, $3, $4, $5)
+                ON CONFLICT (owner_id, name) DO UPDATE SET rootfs = EXCLUDED.rootfs, public = EXCLUDED.public,
+                    min_memory_mb = EXCLUDED.min_memory_mb
+                RETURNING id
+                """, [owner, name, rootfs, isPublic ? "t" : "f", String(minMemoryMB)]).first
+            return row?.int("id") ?? 0
+        } catch let error as PGError where error.sqlState == PGError.checkViolation {
+            throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-'; --min-memory-mb must be positive")
+        }
+    }
+
+    static func templateBuildDefault(_ settings: Settings) throws {
+        guard settings.positional.count == 3 else { throw UsageError("usage: hera template build-default DIR") }
+        try DefaultTemplate.build(at: settings.positional[2])
+        print(settings.positional[2])
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import HeraGateway
+import HeraNode
+import HeraSupport
+
+/// The long-running commands: `hera gateway` and `hera node`.
+enum Serve {
+    static let gatewayHelp = """
+        hera gateway [flags]                          (each flag also HERA_<FLAG>, e.g. HERA_PORT)
+          --host ADDR            listen address (default 127.0.0.1)
+          --port N               listen port (default \(GatewayConfig.defaultPort))
+          --database-url URL     libpq connection string (default: PG* variables)
+          --pool-size N          database connections (default \(GatewayConfig.defaultPoolSize))
+          --max-timeout S        largest sandbox timeout a client may ask for (default \(GatewayConfig.defaultMaxTimeoutSeconds))
+          --max-exec-wait S      longest a sync exec waits for its command (default \(GatewayConfig.defaultMaxExecWaitSeconds))
+          --stop-grace S         on SIGTERM, how long requests in flight may finish (default 10)
+        """
+
+    static let nodeHelp = """
+        hera node [flags]                             (each flag also HERA_<FLAG>)
+          --name NAME            node name, unique in the cluster (default: host name)
+          --node-type TYPE       node type clients can ask for (default "default")
+          --memory-mb N          memory offered to sandboxes (default: MemTotal - \(NodeConfig.hostReserveMB) MB)
+          --slots N              most sandboxes at once (default: \(NodeConfig.slotsPerCore) per CPU)
+          --database-url URL     libpq connection string (default: PG* variables)
+          --scratch-root DIR     per-sandbox scratch directories (default /var/lib/hera/scratch)
+          --cgroup-parent PATH   cgroup under which sandboxes go (default: the node's own cgroup + /hera)
+          --pids-max N           processes per sandbox (default \(NodeConfig.defaultPidsMax))
+          --scratch-mb N         writable layer per sandbox (default \(NodeConfig.defaultScratchMB))
+        Runs as root (cgroups, namespaces, mounts).
+        """
+
+    static func gatewayConfig(_ settings: Settings) throws -> GatewayConfig {
+        var config = GatewayConfig()
+        config.host = settings.string("host", default: config.host)
+        config.port = try settings.int("port", default: config.port)
+        config.databaseURL = settings.databaseURL
+        config.poolSize = try settings.int("pool-size", default: config.poolSize)
+        config.maxTimeoutSeconds = try settings.int("max-timeout", default: config.maxTimeoutSeconds)
+        config.maxExecWaitSeconds = try settings.int("max-exec-wait", default: config.maxExecWaitSeconds)
+        guard config.poolSize > 0, config.maxTimeoutSeconds > 0, config.maxExecWaitSeconds > 0 else {
+            throw UsageError("--pool-size, --max-timeout and --max-exec-wait must be positive")
+        }
+        return config
+    }
+
+    static func nodeConfig(_ settings: Settings) throws -> NodeConfig {
+        var config = NodeConfig(launcherCommand: [launcherPath(), "__launch"])
+        config.name = settings.string("name", default: config.name)
+        config.nodeType = settings.string("node-type", default: config.nodeType)
+        config.memoryMB = try settings.int("memory-mb", default: config.memoryMB)
+        config.slots = try settings.int("slots", default: config.slots)
+        config.databaseURL = settings.databaseURL
+        config.scratchRoot = settings.string("scratch-root", default: config.scratchRoot)
+        config.cgroupParent = settings.string("cgroup-parent")
+        config.pidsMax = try settings.int("pids-max", default: config.pidsMax)
+        config.scratchMB = try settings.int("scratch-mb", default: config.scratchMB)
+        guard config.memoryMB >= 0, config.slots >= 0, config.pidsMax > 0, config.scratchMB > 0 else {
+            throw UsageError("--memory-mb and --slots must not be negative; --pids-max and --scratch-mb must be positive")
+        }
+        return config
+    }
+
+    /// This very executable: the launcher is `hera __launch`.
+    static func launcherPath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    static func gateway(_ settings: Settings) throws {
+        let grace = try settings.double("stop-grace", default: 10)
+        Signals.blockTermination()
+        let gateway = try Gateway(config: try gatewayConfig(settings))
+        gateway.start()
+        let signal = Signals.waitForTermination()
+        Log.info("stopping gateway", ["signal": signal, "grace_s": grace])
+        gateway.stop(grace: grace)
+    }
+
+    static func node(_ settings: Settings) throws {
+        Signals.blockTermination()
+        let node = try NodeWorker(config: try nodeConfig(settings))
+        try node.start()
+        let signal = Signals.waitForTermination()
+        Log.info("stopping node; ending its sandboxes", ["signal": signal])
+        node.stop()
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// A bounded pool of connections. A caller borrows one for a short piece of work; a connection
+/// that failed is dropped and replaced on the next checkout. Waiting for a connection is bounded.
+public final class PGPool: @unchecked Sendable {
+    public let conninfo: String
+    public let size: Int
+    public let checkoutTimeout: Double
+    private let condition = NSCondition()
+    private var idle: [PGConnection] = []
+    private var open = 0
+    private var waiting = 0
+
+    public init(conninfo: String, size: Int, checkoutTimeout: Double = 5) {
+        self.conninfo = conninfo
+        self.size = size
+        self.checkoutTimeout = checkoutTimeout
+    }
+
+    /// Connections in use and callers waiting for one.
+    public var usage: (inUse: Int, waiting: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (open - idle.count, waiting)
+    }
+
+    /// Runs `body` with a connection. Throws PGError when no connection can be had in time.
+    public func with<R>(_ body: (PGConnection) throws -> R) throws -> R {
+        let connection = try checkout()
+        do {
+            let result = try body(connection)
+            checkin(connection)
+            return result
+        } catch {
+            checkin(connection)
+            throw error
+        }
+    }
+
+    /// Shorthand for one statement on a pooled connection.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws -> PGResult {
+        try with { try $0.query(sql, parameters) }
+    }
+
+    private func checkout() throws -> PGConnection {
+        let deadline = Date(timeIntervalSinceNow: checkoutTimeout)
+        condition.lock()
+        while idle.isEmpty && open >= size {
+            waiting += 1
+            let signalled = condition.wait(until: deadline)
+            waiting -= 1
+            if !signalled && idle.isEmpty && open >= size {
+                condition.unlock()
+                throw PGError(sqlState: nil, message: "no database connection free within \(checkoutTimeout) s")
+            }
+        }
+        if let connection = idle.popLast() {
+            condition.unlock()
+            return connection
+        }
+        open += 1
+        condition.unlock()
+        do {
+            return try PGConnection(conninfo)
+        } catch {
+            condition.lock()
+            open -= 1
+            condition.signal()
+            condition.unlock()
+            throw error
+        }
+    }
+
+    private func checkin(_ connection: PGConnection) {
+        condition.lock()
+        if connection.isHealthy {
+            idle.append(connection)
+        } else {
+            open -= 1
+        }
+        condition.signal()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import HeraDB
+import HeraHTTP
+import HeraSupport
+
+/// The account a request acts as.
+struct Caller {
+    let id: Int
+    let name: String
+}
+
+/// HTTP Basic authentication: account name as the user, API key as the password.
+/// Accounts read from the database are cached for `cacheSeconds` (default 5 s), so a rotated
+/// key or a disabled account takes effect on every replica within that bound.
+final class Authenticator: @unchecked Sendable {
+    static let defaultCacheSeconds = 5.0
+    static let maxCachedAccounts = 10_000
+
+    private struct Entry {
+        let id: Int
+        let keyHash: [UInt8]
+        let disabled: Bool
+        let fetched: Date
+    }
+
+    private let pool: PGPool
+    private let cacheSeconds: Double
+    private let lock = NSLock()
+    private var cache: [String: Entry] = [:]
+
+    init(pool: PGPool, cacheSeconds: Double = Authenticator.defaultCacheSeconds) {
+        self.pool = pool
+        self.cacheSeconds = cacheSeconds
+    }
+
+    func authenticate(_ request: HTTPRequest) throws -> Caller {
+        guard let header = request.headers["Authorization"] else { throw APIError.unauthenticated }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+              let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: decoded, encoding: .utf8),
+              let colon = text.firstIndex(of: ":") else { throw APIError.unauthenticated }
+        let name = String(text[..<colon])
+        let key = String(text[text.index(after: colon)...])
+        guard !name.isEmpty, name.utf8.count <= 64, !key.isEmpty, key.utf8.count <= 256 else { throw APIError.unauthenticated }
+        guard let entry = try account(name), !entry.disabled,
+              Crypto.constantTimeEqual(entry.keyHash, APIKey.hash(key)) else { throw APIError.unauthenticated }
+        return Caller(id: entry.id, name: name)
+    }
+
+    private func account(_ name: String) throws -> Entry? {
+        lock.lock()
+        if let entry = cache[name], -entry.fetched.timeIntervalSinceNow < cacheSeconds {
+            lock.unlock()
+            return entry
+        }
+        lock.unlock()
+        guard let row = try pool.query("SELECT id, key_hash, disabled FROM accounts WHERE name = $1", [name]).first,
+              let id = row.int("id"), let hash = row.bytes("key_hash") else { return nil }
+        let entry = Entry(id: id, keyHash: hash, disabled: row.bool("disabled") ?? true, fetched: Date())
+        lock.lock()
+        if cache.count >= Authenticator.maxCachedAccounts { cache.removeAll() }
+        cache[name] = entry
+        lock.unlock()
+        return entry
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import HeraDB
+import HeraHTTP
+
+extension Gateway {
+    /// Largest stdin accepted for a command (the HTTP body limit bounds it too).
+    static let maxStdinBytes = 4 << 20
+
+    func execCreate(_ caller: Caller, _ sandboxID: String, _ parameters: Parameters) throws -> HTTPResponse {
+        try Gateway.checkSandboxID(sandboxID)
+        let args = try parameters.command()
+        let stdin = Array((parameters["stdin"] ?? "").utf8)
+        guard stdin.count <= Gateway.maxStdinBytes else { throw APIError("RequestTooLarge", 413, "stdin is larger than 4 MiB") }
+        let sync = try parameters.bool("sync", default: true)
+        _ = try parameters.bool("chroot", default: true)   // the original client sends it; every command runs in the sandbox's root
+        let argsJSON = String(decoding: try JSONEncoder().encode(args), as: UTF8.self)
+        guard let row = try pool.query("SELECT status, message, exec_id, node_id FROM exec_create($1, $2, $3, $4)",
+                                        [String(caller.id), sandboxID, argsJSON, byteaParameter(stdin)]).first,
+              let status = row["status"] else { throw APIError("InternalError", 500, "exec returned nothing") }
+        guard status == "ok", let execID = row.int("exec_id") else { throw APIError.fromDatabase(status, row["message"] ?? status) }
+        if let node = row.int("node_id") { waker.wake(node: node) }
+        guard sync else { return Response.ok(["exec_id": execID]) }
+        let deadline = Date(timeIntervalSinceNow: Double(config.maxExecWaitSeconds))
+        guard let done = try events.wait(for: "exec:\(execID)", until: deadline, check: { try execDone(execID) }) else {
+            return Response.ok(["exec_id": execID, "finished": false])
+        }
+        return try Gateway.execJSON(done)
+    }
+
+    func execGet(_ caller: Caller, _ sandboxID: String, _ execText: String) throws -> HTTPResponse {
+        _ = try sandboxRow(caller, sandboxID)
+        guard let execID = Int(execText), execID > 0,
+              let row = try pool.query("SELECT \(Gateway.execColumns) FROM execs WHERE id = $1 AND sandbox_id = $2",
+                                       [String(execID), sandboxID]).first else {
+            throw APIError("ExecDoesNotExist", 404, "no such exec in this sandbox")
+        }
+        guard row["state"] == "done" else { return Response.ok(["exec_id": execID, "finished": false, "state": row["state"] ?? ""]) }
+        return try Gateway.execJSON(row)
+    }
+
+    private func execDone(_ id: Int) throws -> PGRow? {
+        let row = try pool.query("SELECT \(Gateway.execColumns) FROM execs WHERE id = $1", [String(id)]).first
+        return row?["state"] == "done" ? row : nil
+    }
+
+    static let execColumns = "id, state, stdout, stderr, stdout_truncated, stderr_truncated, exit_code, signal, oom_killed, error"
+
+    /// `code` is the exit status, or 128 + the signal number when a signal ended the command (as shells report it).
+    static func execJSON(_ row: PGRow) throws -> HTTPResponse {
+        if let error = row["error"] {
+            throw APIError("SandboxNoLongerAlive", 410, error)
+        }
+        let signal = row.int("signal")
+        let code = row.int("exit_code") ?? signal.map { 128 + $0 } ?? -1
+        return Response.ok([
+            "exec_id": row.int("id") ?? 0, "finished": true,
+            "stdout": String(decoding: row.bytes("stdout") ?? [], as: UTF8.self),
+            "stderr": String(decoding: row.bytes("stderr") ?? [], as: UTF8.self),
+            "stdout_truncated": row.bool("stdout_truncated") ?? false,
+            "stderr_truncated": row.bool("stderr_truncated") ?? false,
+            "code": code, "signal": signal.map { $0 as Any } ?? NSNull(),
+            "oom_killed": row.bool("oom_killed") ?? false,
+        ])
+    }
+}

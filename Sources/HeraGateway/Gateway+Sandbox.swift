@@ -1,0 +1,104 @@
+import Foundation
+import HeraDB
+import HeraHTTP
+
+extension Gateway {
+    func sandboxCreate(_ caller: Caller, _ parameters: Parameters) throws -> HTTPResponse {
+        if try parameters.bool("async", default: false) {
+            throw APIError.malformed("async mode is not available yet; create without async")
+        }
+        let memory = try parameters.integer("memory", in: 1...GatewayConfig.maxMemoryMB, what: "megabytes")
+        guard let memory else { throw APIError.malformed("memory is required (megabytes)") }
+        guard let timeoutText = parameters["timeout"] else { throw APIError.malformed("timeout is required (seconds)") }
+        guard let timeout = Int(timeoutText), timeout > 0 else { throw APIError.malformed("timeout must be a positive integer (seconds)") }
+        guard timeout <= config.maxTimeoutSeconds else {
+            throw APIError.malformed("timeout must be at most \(config.maxTimeoutSeconds) seconds")
+        }
+        guard let template = parameters["template"] ?? parameters["disk"], !template.isEmpty else {
+            throw APIError.malformed("template is required")
+        }
+        let owner = parameters["owner"] ?? "me"
+        let wholeNode = try parameters.bool("whole_node", default: false)
+        let nodeType = parameters["node_type"].flatMap { $0.isEmpty ? nil : $0 }
+        for (name, value) in [("template", template), ("owner", owner), ("node_type", nodeType ?? "")] where value.utf8.count > 200 {
+            throw APIError.malformed("\(name) is too long (at most 200 bytes)")
+        }
+
+        let row = try pool.query(
+            "SELECT status, message, sandbox_id, node_id FROM sandbox_create($1, $2, $3, $4, $5, $6, $7)",
+            [String(caller.id), owner, template, String(memory), String(timeout), wholeNode ? "t" : "f", nodeType]).first
+        guard let row, let status = row["status"] else { throw APIError("InternalError", 500, "reservation returned nothing") }
+        guard status == "ok", let id = row["sandbox_id"], let node = row.int("node_id") else {
+            throw APIError.fromDatabase(status, row["message"] ?? status)
+        }
+        waker.wake(node: node)
+        return Response.ok(["id": id])
+    }
+
+    func sandboxGet(_ caller: Caller, _ id: String) throws -> HTTPResponse {
+        let sandbox = try sandboxRow(caller, id)
+        return Response.ok(Gateway.sandboxJSON(sandbox))
+    }
+
+    func sandboxList(_ caller: Caller, _ parameters: Parameters) throws -> HTTPResponse {
+        let limit = try parameters.integer("limit", in: 1...1000, what: "how many, newest first") ?? 100
+        let rows = try pool.query(
+            "SELECT \(Gateway.sandboxColumns) \(Gateway.sandboxJoins) WHERE s.owner_id = $1 ORDER BY s.created_at DESC LIMIT $2",
+            [String(caller.id), String(limit)]).rows
+        return Response.ok(["sandboxes": rows.map(Gateway.sandboxJSON)])
+    }
+
+    func sandboxKill(_ caller: Caller, _ id: String) throws -> HTTPResponse {
+        try Gateway.checkSandboxID(id)
+        guard let row = try pool.query("SELECT status, message, node_id FROM sandbox_request_kill($1, $2)",
+                                        [String(caller.id), id]).first, let status = row["status"] else {
+            throw APIError("InternalError", 500, "kill returned nothing")
+        }
+        guard status == "ok" else { throw APIError.fromDatabase(status, row["message"] ?? status) }
+        if let node = row.int("node_id") { waker.wake(node: node) }
+        let deadline = Date(timeIntervalSinceNow: GatewayConfig.killWaitSeconds)
+        let sandbox = try events.wait(for: "sandbox:" + id, until: deadline) { () -> PGRow? in
+            let current = try sandboxRow(caller, id)
+            return current["state"] == "finished" ? current : nil
+        } ?? sandboxRow(caller, id)
+        return Response.ok(Gateway.sandboxJSON(sandbox))
+    }
+
+    /// The sandbox if the caller may see it; SandboxDoesNotExist or PermissionDenied otherwise.
+    func sandboxRow(_ caller: Caller, _ id: String) throws -> PGRow {
+        try Gateway.checkSandboxID(id)
+        guard let row = try pool.query(
+            "SELECT \(Gateway.sandboxColumns), account_may_use($2, s) AS allowed \(Gateway.sandboxJoins) WHERE s.id = $1",
+            [id, String(caller.id)]).first else { throw APIError.noSuchSandbox }
+        guard row.bool("allowed") == true else { throw APIError.denied("this sandbox belongs to another account") }
+        return row
+    }
+
+    static func checkSandboxID(_ id: String) throws {
+        guard UUID(uuidString: id) != nil else { throw APIError.noSuchSandbox }
+    }
+
+    static let sandboxColumns = """
+        s.id, s.state, s.finish_reason, s.finish_detail, s.memory_mb, s.timeout_s, s.whole_node,
+        s.template_id, t.name AS template_name, n.name AS node, o.name AS owner,
+        to_json(s.created_at) #>> '{}' AS created_at, to_json(s.started_at) #>> '{}' AS started_at,
+        to_json(s.expires_at) #>> '{}' AS expires_at, to_json(s.finished_at) #>> '{}' AS finished_at
+        """
+    static let sandboxJoins = """
+        FROM sandboxes s JOIN templates t ON t.id = s.template_id JOIN accounts o ON o.id = s.owner_id
+        LEFT JOIN nodes n ON n.id = s.node_id
+        """
+
+    static func sandboxJSON(_ row: PGRow) -> [String: Any] {
+        func value(_ text: String?) -> Any { text ?? NSNull() }
+        return [
+            "id": value(row["id"]), "state": value(row["state"]), "finish_reason": value(row["finish_reason"]),
+            "finish_detail": value(row["finish_detail"]), "memory": row.int("memory_mb") ?? 0,
+            "timeout": row.int("timeout_s") ?? 0, "whole_node": row.bool("whole_node") ?? false,
+            "template": row.int("template_id") ?? 0, "template_name": value(row["template_name"]),
+            "node": value(row["node"]), "owner": value(row["owner"]),
+            "created_at": value(row["created_at"]), "started_at": value(row["started_at"]),
+            "expires_at": value(row["expires_at"]), "finished_at": value(row["finished_at"]),
+        ]
+    }
+}

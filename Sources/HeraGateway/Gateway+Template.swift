@@ -1,0 +1,58 @@
+import Foundation
+import HeraDB
+import HeraHTTP
+
+extension Gateway {
+    func templateList(_ caller: Caller) throws -> HTTPResponse {
+        let rows = try pool.query("""
+            SELECT t.id, t.name, t.public, t.min_memory_mb, a.name AS owner FROM templates t
+            LEFT JOIN accounts a ON a.id = t.owner_id
+            WHERE t.owner_id = $1 OR t.public ORDER BY t.id
+            """, [String(caller.id)]).rows
+        return Response.ok(["templates": rows.map(Gateway.templateJSON)])
+    }
+
+    func templateGet(_ caller: Caller, _ reference: String) throws -> HTTPResponse {
+        Response.ok(Gateway.templateJSON(try templateRow(caller, reference)))
+    }
+
+    /// Renames a template or makes it public or private. Only its owner may; system templates belong to the operator.
+    func templateUpdate(_ caller: Caller, _ reference: String, _ parameters: Parameters) throws -> HTTPResponse {
+        let template = try templateRow(caller, reference)
+        guard template.int("owner_id") == caller.id else { throw APIError.denied("only the template's owner may change it") }
+        let isPublic = try parameters["public"].map { _ in try parameters.bool("public", default: false) }
+        let name = parameters["name"]
+        if let name, name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", options: .regularExpression) == nil {
+            throw APIError.malformed("name must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+        }
+        do {
+            try pool.query("UPDATE templates SET public = coalesce($2, public), name = coalesce($3, name) WHERE id = $1",
+                           [template["id"], isPublic.map { $0 ? "t" : "f" }, name])
+        } catch let error as PGError where error.sqlState == PGError.uniqueViolation {
+            throw APIError.malformed("you already have a template named \(name ?? "")")
+        }
+        return Response.ok()
+    }
+
+    /// A template the caller may see, by id, `account/name` or bare name.
+    private func templateRow(_ caller: Caller, _ reference: String) throws -> PGRow {
+        guard reference.utf8.count <= 200 else { throw APIError("TemplateDoesNotExist", 404, "no such template") }
+        guard let row = try pool.query("""
+            SELECT t.id, t.name, t.public, t.min_memory_mb, t.owner_id, a.name AS owner
+            FROM template_resolve($1, $2) t LEFT JOIN accounts a ON a.id = t.owner_id WHERE t.id IS NOT NULL
+            """, [String(caller.id), reference]).first else {
+            throw APIError("TemplateDoesNotExist", 404, "no template \(reference)")
+        }
+        guard row.bool("public") == true || row.int("owner_id") == caller.id else {
+            throw APIError.denied("template \(reference) is private")
+        }
+        return row
+    }
+
+    static func templateJSON(_ row: PGRow) -> [String: Any] {
+        [
+            "id": row.int("id") ?? 0, "name": row["name"] ?? "", "public": row.bool("public") ?? false,
+            "min_memory": row.int("min_memory_mb") ?? 0, "owner": row["owner"].map { $0 as Any } ?? NSNull(),
+        ]
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import HeraDB
+import HeraHTTP
+import HeraSupport
+
+/// One gateway replica: the HTTP server, the routes, and the background helpers they need.
+/// It keeps no state another replica would need; PostgreSQL holds it all.
+public final class Gateway: @unchecked Sendable {
+    let config: GatewayConfig
+    let pool: PGPool
+    let authenticator: Authenticator
+    let events: EventWaiter
+    let waker: NodeWaker
+    private var server: HTTPServer!
+
+    public init(config: GatewayConfig) throws {
+        self.config = config
+        pool = PGPool(conninfo: config.databaseURL, size: config.poolSize)
+        authenticator = Authenticator(pool: pool)
+        events = EventWaiter(conninfo: config.databaseURL)
+        waker = NodeWaker(pool: pool)
+        server = try HTTPServer(host: config.host, port: config.port) { [unowned self] request in
+            self.handle(request)
+        }
+    }
+
+    public var port: Int { server.port }
+
+    public func start() {
+        events.start()
+        waker.start()
+        server.start()
+        Log.info("gateway listening", ["host": config.host, "port": server.port, "pool_size": config.poolSize,
+                                       "max_timeout_s": config.maxTimeoutSeconds])
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to `grace` seconds), then stops the helpers.
+    public func stop(grace: Double) {
+        server.stop(grace: grace)
+        events.stop()
+        waker.stop()
+    }
+
+    func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let requestID = request.headers["X-Request-Id"].flatMap { $0.count <= 128 ? $0 : nil } ?? Crypto.hex(Crypto.randomBytes(8))
+        var response: HTTPResponse
+        do {
+            response = try route(request)
+        } catch let error as APIError {
+            response = Response.error(error, requestID: requestID)
+        } catch let error as PGError where error.isConnectionFailure {
+            Log.error("database unavailable", ["request_id": requestID, "error": error.description])
+            response = Response.error(.databaseUnavailable, requestID: requestID)
+        } catch {
+            Log.error("internal error", ["request_id": requestID, "path": request.path, "error": "\(error)"])
+            response = Response.error(APIError("InternalError", 500, "internal error; quote request id \(requestID)"),
+                                      requestID: requestID)
+        }
+        response.headers.add("X-Request-Id", requestID)
+        return response
+    }
+}

@@ -1,0 +1,20 @@
+/// Gateway settings; each has a flag and a HERA_* environment variable (see `hera gateway --help`).
+public struct GatewayConfig: Sendable {
+    public static let defaultPort = 8080
+    public static let defaultPoolSize = 16
+    public static let defaultMaxTimeoutSeconds = 86_400
+    public static let maxMemoryMB = 1_048_576
+    /// How long a sync exec may wait for its command, at most.
+    public static let defaultMaxExecWaitSeconds = 3_600
+    /// How long `kill` waits for the node to confirm before answering anyway.
+    public static let killWaitSeconds = 10.0
+
+    public var host = "127.0.0.1"
+    public var port = GatewayConfig.defaultPort
+    public var databaseURL = ""
+    public var poolSize = GatewayConfig.defaultPoolSize
+    public var maxTimeoutSeconds = GatewayConfig.defaultMaxTimeoutSeconds
+    public var maxExecWaitSeconds = GatewayConfig.defaultMaxExecWaitSeconds
+
+    public init() {}
+}

@@ -1,0 +1,124 @@
+import Foundation
+import HeraHTTP
+
+/// A request's parameters: the query string, plus the body as a form (application/x-www-form-urlencoded)
+/// or a JSON object. Every value is kept as text; JSON arrays and objects as their JSON text.
+/// A key given twice is an error (there is no way to know which one was meant).
+struct Parameters {
+    private(set) var values: [String: String] = [:]
+
+    init(_ request: HTTPRequest) throws {
+        try addForm(request.query, from: "query string")
+        guard !request.body.isEmpty else { return }
+        let contentType = (request.headers["Content-Type"] ?? "").lowercased()
+        if contentType.hasPrefix("application/json") {
+            try addJSON(request.body)
+        } else if contentType.isEmpty || contentType.hasPrefix("application/x-www-form-urlencoded") {
+            guard let text = String(validating: request.body, as: UTF8.self) else {
+                throw APIError.malformed("the body is not valid UTF-8")
+            }
+            try addForm(text, from: "body")
+        } else {
+            throw APIError("MalformedRequest", 415, "unsupported Content-Type \(contentType); use application/x-www-form-urlencoded or application/json")
+        }
+    }
+
+    subscript(_ key: String) -> String? { values[key] }
+
+    private mutating func set(_ key: String, _ value: String) throws {
+        guard values[key] == nil else { throw APIError.malformed("parameter \(key) is given twice") }
+        values[key] = value
+    }
+
+    private mutating func addForm(_ text: String, from place: String) throws {
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = try Parameters.formDecode(parts[0], field: String(parts[0]))
+            let value = parts.count > 1 ? try Parameters.formDecode(parts[1], field: key) : ""
+            try set(key, value)
+        }
+    }
+
+    private mutating func addJSON(_ body: [UInt8]) throws {
+        guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(body)) else {
+            throw APIError.malformed("the body is not a JSON object")
+        }
+        for (key, value) in object {
+            if let text = value.parameterText { try set(key, text) }
+        }
+    }
+
+    /// Form decoding: `+` is a space, `%XX` a byte; a bad or truncated escape, or bytes that are
+    /// not UTF-8, are an error naming the field — never a silent change.
+    static func formDecode(_ text: Substring, field: String) throws -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            switch byte {
+            case UInt8(ascii: "+"): bytes.append(UInt8(ascii: " "))
+            case UInt8(ascii: "%"):
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                    throw APIError.malformed("parameter \(field) has a bad percent-escape")
+                }
+                bytes.append(high << 4 | low)
+            default: bytes.append(byte)
+            }
+        }
+        guard let decoded = String(validating: bytes, as: UTF8.self) else {
+            throw APIError.malformed("parameter \(field) is not valid UTF-8 once decoded")
+        }
+        return decoded
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
+    // MARK: Typed access
+
+    func bool(_ key: String, default value: Bool) throws -> Bool {
+        guard let text = values[key] else { return value }
+        switch text.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw APIError.malformed("\(key) must be true or false")
+        }
+    }
+
+    func integer(_ key: String, in range: ClosedRange<Int>, what: String) throws -> Int? {
+        guard let text = values[key] else { return nil }
+        guard let number = Int(text) else { throw APIError.malformed("\(key) must be an integer (\(what))") }
+        guard range.contains(number) else {
+            throw APIError.malformed("\(key) must be between \(range.lowerBound) and \(range.upperBound) (\(what))")
+        }
+        return number
+    }
+
+    func required(_ key: String) throws -> String {
+        guard let value = values[key], !value.isEmpty else { throw APIError.malformed("\(key) is required") }
+        return value
+    }
+
+    /// A command: `args` as a JSON array of strings, or `command` run by `/bin/sh -c`.
+    func command() throws -> [String] {
+        if let args = values["args"] {
+            guard values["command"] == nil else { throw APIError.malformed("give args or command, not both") }
+            guard let strings = try? JSONDecoder().decode([String].self, from: Data(args.utf8)), !strings.isEmpty else {
+                throw APIError.malformed("args must be a non-empty JSON array of strings")
+            }
+            guard strings.allSatisfy({ !$0.utf8.contains(0) }) else { throw APIError.malformed("args must not contain NUL bytes") }
+            return strings
+        }
+        if let command = values["command"] {
+            guard !command.utf8.contains(0) else { throw APIError.malformed("command must not contain NUL bytes") }
+            return ["/bin/sh", "-c", command]
+        }
+        throw APIError.malformed("args or command is required")
+    }
+}

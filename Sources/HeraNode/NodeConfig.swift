@@ -1,0 +1,44 @@
+import Foundation
+
+/// Node settings; each has a flag and a HERA_* environment variable (see `hera node --help`).
+/// Capacity defaults are read off the machine.
+public struct NodeConfig: Sendable {
+    /// Memory kept back for the host when the capacity is taken from the machine.
+    public static let hostReserveMB = 512
+    public static let slotsPerCore = 16
+    public static let defaultPidsMax = 256
+    public static let defaultScratchMB = 64
+    public static let defaultOutputLimit = 1 << 20
+    public static let pollInterval = 1.0
+    public static let heartbeatInterval = 2.0
+
+    public var name: String
+    public var nodeType = "default"
+    public var memoryMB: Int
+    public var slots: Int
+    public var databaseURL = ""
+    /// How to run the launcher: the `hera` executable followed by `__launch`.
+    public var launcherCommand: [String]
+    public var scratchRoot = "/var/lib/hera/scratch"
+    public var cgroupParent: String? = nil
+    public var pidsMax = NodeConfig.defaultPidsMax
+    public var scratchMB = NodeConfig.defaultScratchMB
+    public var outputLimit = NodeConfig.defaultOutputLimit
+
+    public init(launcherCommand: [String]) {
+        self.launcherCommand = launcherCommand
+        name = ProcessInfo.processInfo.hostName
+        memoryMB = max(0, NodeConfig.machineMemoryMB() - NodeConfig.hostReserveMB)
+        slots = max(1, ProcessInfo.processInfo.activeProcessorCount * NodeConfig.slotsPerCore)
+    }
+
+    /// MemTotal from /proc/meminfo, in MB.
+    static func machineMemoryMB() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
+            let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            return kilobytes / 1024
+        }
+        return 0
+    }
+}

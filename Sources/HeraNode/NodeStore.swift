@@ -1,0 +1,88 @@
+import HeraDB
+
+/// The node's database operations, named entity-then-verb.
+struct NodeStore {
+    let pool: PGPool
+
+    struct LiveSandbox {
+        let id: String
+        let state: String
+        let killRequested: Bool
+        let memoryMB: Int
+        let rootfs: String
+    }
+
+    struct ClaimedExec {
+        let id: Int
+        let sandboxID: String
+        let argsJSON: String
+        let stdin: [UInt8]
+    }
+
+    func nodeRegister(_ config: NodeConfig) throws -> Int {
+        guard let id = try pool.query("SELECT node_register($1, $2, $3, $4) AS id",
+                                      [config.name, config.nodeType, String(config.memoryMB), String(config.slots)]).first?.int("id")
+        else { throw PGError(sqlState: nil, message: "node_register returned nothing") }
+        return id
+    }
+
+    func nodeHeartbeat(_ node: Int) throws {
+        try pool.query("UPDATE nodes SET heartbeat_at = now() WHERE id = $1", [String(node)])
+    }
+
+    /// Every sandbox the database places on this node and that has not finished.
+    func sandboxesLive(_ node: Int) throws -> [LiveSandbox] {
+        try pool.query("""
+            SELECT s.id, s.state, s.kill_requested, s.memory_mb, t.rootfs FROM sandboxes s
+            JOIN templates t ON t.id = s.template_id
+            WHERE s.node_id = $1 AND s.state IN ('assigned', 'running')
+            """, [String(node)]).rows.compactMap { row in
+            guard let id = row["id"], let state = row["state"], let memory = row.int("memory_mb"),
+                  let rootfs = row["rootfs"] else { return nil }
+            return LiveSandbox(id: id, state: state, killRequested: row.bool("kill_requested") ?? false,
+                               memoryMB: memory, rootfs: rootfs)
+        }
+    }
+
+    /// Marks a started sandbox running; returns its seconds to live, or nil if it is no longer assigned here.
+    func sandboxMarkRunning(_ id: String, node: Int) throws -> Double? {
+        try pool.query("SELECT sandbox_mark_running($1, $2) AS seconds", [id, String(node)]).first?.double("seconds")
+    }
+
+    func sandboxFinish(_ id: String, reason: String, detail: String?) throws {
+        try pool.query("SELECT sandbox_finish($1, $2, $3)", [id, reason, detail])
+    }
+
+    /// Claims the pending commands of this node's running sandboxes.
+    func execClaim(_ node: Int) throws -> [ClaimedExec] {
+        try pool.query("""
+            UPDATE execs e SET state = 'running', started_at = now()
+            FROM sandboxes s
+            WHERE s.id = e.sandbox_id AND s.node_id = $1 AND s.state = 'running' AND e.state = 'pending'
+            RETURNING e.id, e.sandbox_id, e.args::text AS args, e.stdin
+            """, [String(node)]).rows.compactMap { row in
+            guard let id = row.int("id"), let sandbox = row["sandbox_id"], let args = row["args"] else { return nil }
+            return ClaimedExec(id: id, sandboxID: sandbox, argsJSON: args, stdin: row.bytes("stdin") ?? [])
+        }
+    }
+
+    struct ExecOutcome {
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var stdoutTruncated = false
+        var stderrTruncated = false
+        var exitCode: Int32? = nil
+        var signal: Int32? = nil
+        var oomKilled = false
+        var error: String? = nil
+    }
+
+    func execFinish(_ id: Int, _ outcome: ExecOutcome) throws {
+        try pool.query("SELECT exec_finish($1, $2, $3, $4, $5, $6, $7, $8, $9)", [
+            String(id), byteaParameter(outcome.stdout), byteaParameter(outcome.stderr),
+            outcome.stdoutTruncated ? "t" : "f", outcome.stderrTruncated ? "t" : "f",
+            outcome.exitCode.map { String($0) }, outcome.signal.map { String($0) },
+            outcome.oomKilled ? "t" : "f", outcome.error,
+        ])
+    }
+}

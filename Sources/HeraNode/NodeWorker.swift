@@ -1,0 +1,262 @@
+import Foundation
+import HeraDB
+import HeraSandbox
+import HeraSupport
+
+/// `hera node`: registers the machine, heartbeats, and makes the sandboxes running here match
+/// what the database says — starting the assigned ones, ending the killed and the expired ones,
+/// running their commands — and writes every outcome back. Woken by NOTIFY; polls as a fallback.
+public final class NodeWorker: @unchecked Sendable {
+    let config: NodeConfig
+    let store: NodeStore
+    let runner: SandboxRunner
+    private var listener: PGListener!
+    private var nodeID = 0
+
+    private struct Local {
+        let handle: SandboxHandle
+        var deadline: Date
+    }
+
+    private let condition = NSCondition()
+    private var wakeRequested = false
+    private var stopping = false
+    private var stopped = false
+    private var local: [String: Local] = [:]
+    private var starting: Set<String> = []
+    /// Endings not yet written because the database was unreachable; retried every round.
+    private var unreported: [String: (reason: String, detail: String?)] = [:]
+
+    public init(config: NodeConfig) throws {
+        self.config = config
+        store = NodeStore(pool: PGPool(conninfo: config.databaseURL, size: 8))
+        try FileManager.default.createDirectory(atPath: config.scratchRoot, withIntermediateDirectories: true)
+        runner = try SandboxRunner(launcherCommand: config.launcherCommand, scratchRoot: config.scratchRoot,
+                                   cgroupParent: config.cgroupParent)
+    }
+
+    public var id: Int { nodeID }
+
+    /// Registers, cleans what an earlier run of this node left behind, and starts working.
+    public func start() throws {
+        nodeID = try store.nodeRegister(config)
+        let leftovers = try runner.removeLeftovers()
+        // Sandboxes this node was running before it restarted died with it (or were just removed).
+        for sandbox in try store.sandboxesLive(nodeID) where sandbox.state == "running" {
+            try store.sandboxFinish(sandbox.id, reason: "lost", detail: "the node restarted")
+        }
+        Log.info("node registered", ["node_id": nodeID, "name": config.name, "type": config.nodeType,
+                                     "memory_mb": config.memoryMB, "slots": config.slots,
+                                     "cgroup_version": runner.cgroupVersion, "leftovers_removed": leftovers])
+        listener = PGListener(conninfo: config.databaseURL, channel: "hera_node_\(nodeID)", onError: { error in
+            Log.warn("node listen connection failed; polling", ["error": "\(error)"])
+        }, onNotify: { [unowned self] _ in wake() })
+        listener.start()
+        let thread = Thread { [self] in supervise() }
+        thread.name = "hera-node"
+        thread.start()
+    }
+
+    /// Ends every sandbox on this node (reason `lost`, detail "the node stopped") and stops.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !stopped { condition.wait() }
+        let all = local
+        local.removeAll()
+        condition.unlock()
+        listener.stop()
+        for (id, sandbox) in all { end(id, sandbox.handle, reason: "lost", detail: "the node stopped") }
+    }
+
+    func wake() {
+        condition.lock()
+        wakeRequested = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    // MARK: The supervising loop
+
+    private func supervise() {
+        var lastHeartbeat = Date.distantPast
+        while true {
+            condition.lock()
+            if stopping {
+                stopped = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            condition.unlock()
+            do {
+                if -lastHeartbeat.timeIntervalSinceNow >= NodeConfig.heartbeatInterval {
+                    try store.nodeHeartbeat(nodeID)
+                    lastHeartbeat = Date()
+                }
+                retryUnreported()
+                try reconcile()
+                try claimExecs()
+            } catch {
+                Log.warn("node round failed; retrying", ["error": "\(error)"])
+            }
+            endExpired()
+            sleepUntilWoken()
+        }
+    }
+
+    private func sleepUntilWoken() {
+        condition.lock()
+        let nextExpiry = local.values.map(\.deadline).min() ?? .distantFuture
+        let wakeAt = min(nextExpiry, Date(timeIntervalSinceNow: NodeConfig.pollInterval))
+        while !wakeRequested && !stopping && Date() < wakeAt { _ = condition.wait(until: wakeAt) }
+        wakeRequested = false
+        condition.unlock()
+    }
+
+    /// Makes this node's sandboxes match the database's view of them.
+    private func reconcile() throws {
+        let live = try store.sandboxesLive(nodeID)
+        let liveIDs = Set(live.map(\.id))
+        for sandbox in live {
+            condition.lock()
+            let here = local[sandbox.id]
+            let isStarting = starting.contains(sandbox.id)
+            let isUnreported = unreported[sandbox.id] != nil
+            if sandbox.killRequested && here != nil { local[sandbox.id] = nil }
+            if !isStarting && here == nil && !isUnreported && sandbox.state == "assigned" && !sandbox.killRequested {
+                starting.insert(sandbox.id)
+            }
+            condition.unlock()
+            if isStarting || isUnreported { continue }
+            if sandbox.killRequested {
+                end(sandbox.id, here?.handle, reason: "killed", detail: nil)
+            } else if here == nil && sandbox.state == "assigned" {
+                let thread = Thread { [self] in launch(sandbox) }
+                thread.start()
+            } else if here == nil && sandbox.state == "running" {
+                end(sandbox.id, nil, reason: "lost", detail: "not running on its node")
+            }
+        }
+        // Anything running here that the database no longer places here must not go on running.
+        condition.lock()
+        let strays = local.filter { !liveIDs.contains($0.key) }
+        for id in strays.keys { local[id] = nil }
+        condition.unlock()
+        for (id, sandbox) in strays {
+            Log.warn("stopping a sandbox the database no longer places on this node", ["sandbox": id])
+            try? runner.destroy(sandbox.handle)
+        }
+    }
+
+    private func launch(_ sandbox: NodeStore.LiveSandbox) {
+        let spec = SandboxSpec(id: sandbox.id, rootfs: sandbox.rootfs, hostname: "sbx-" + sandbox.id.prefix(8),
+                               limits: SandboxLimits(memoryMB: sandbox.memoryMB, pidsMax: config.pidsMax,
+                                                     scratchMB: config.scratchMB))
+        let handle: SandboxHandle
+        do {
+            handle = try runner.start(spec)
+        } catch {
+            Log.warn("sandbox failed to start", ["sandbox": sandbox.id, "error": "\(error)"])
+            condition.lock()
+            starting.remove(sandbox.id)
+            condition.unlock()
+            end(sandbox.id, nil, reason: "failed", detail: "\(error)")
+            return
+        }
+        condition.lock()
+        local[sandbox.id] = Local(handle: handle, deadline: .distantFuture)
+        starting.remove(sandbox.id)
+        condition.unlock()
+        do {
+            guard let seconds = try store.sandboxMarkRunning(sandbox.id, node: nodeID) else {
+                throw PGError(sqlState: nil, message: "no longer assigned to this node")
+            }
+            condition.lock()
+            local[sandbox.id]?.deadline = Date(timeIntervalSinceNow: seconds)
+            condition.signal()
+            condition.unlock()
+        } catch {
+            // Still `assigned` in the database (or gone): undo; the next round decides again.
+            Log.warn("could not mark sandbox running; undoing the start", ["sandbox": sandbox.id, "error": "\(error)"])
+            condition.lock()
+            local[sandbox.id] = nil
+            condition.unlock()
+            try? runner.destroy(handle)
+        }
+    }
+
+    private func endExpired() {
+        condition.lock()
+        let now = Date()
+        let expired = local.filter { $0.value.deadline <= now }
+        for id in expired.keys { local[id] = nil }
+        condition.unlock()
+        for (id, sandbox) in expired { end(id, sandbox.handle, reason: "expired", detail: nil) }
+    }
+
+    /// Stops a sandbox's processes (if it has any here), then records its end and releases its capacity.
+    private func end(_ id: String, _ handle: SandboxHandle?, reason: String, detail: String?) {
+        if let handle {
+            do { try runner.destroy(handle) } catch {
+                Log.error("could not fully remove a sandbox", ["sandbox": id, "error": "\(error)"])
+            }
+        }
+        do {
+            try store.sandboxFinish(id, reason: reason, detail: detail)
+        } catch {
+            Log.warn("could not record a sandbox's end; will retry", ["sandbox": id, "error": "\(error)"])
+            condition.lock()
+            unreported[id] = (reason, detail)
+            condition.unlock()
+        }
+    }
+
+    private func retryUnreported() {
+        condition.lock()
+        let pending = unreported
+        condition.unlock()
+        for (id, ending) in pending {
+            guard (try? store.sandboxFinish(id, reason: ending.reason, detail: ending.detail)) != nil else { return }
+            condition.lock()
+            unreported[id] = nil
+            condition.unlock()
+        }
+    }
+
+    // MARK: Commands
+
+    private func claimExecs() throws {
+        for exec in try store.execClaim(nodeID) {
+            let thread = Thread { [self] in run(exec) }
+            thread.start()
+        }
+    }
+
+    private func run(_ exec: NodeStore.ClaimedExec) {
+        var outcome = NodeStore.ExecOutcome()
+        condition.lock()
+        let handle = local[exec.sandboxID]?.handle
+        condition.unlock()
+        if let handle, let args = try? JSONDecoder().decode([String].self, from: Data(exec.argsJSON.utf8)) {
+            do {
+                let result = try runner.exec(handle, ExecRequest(args: args, stdin: exec.stdin, outputLimit: config.outputLimit))
+                outcome.stdout = result.stdout
+                outcome.stderr = result.stderr
+                outcome.stdoutTruncated = result.stdoutTruncated
+                outcome.stderrTruncated = result.stderrTruncated
+                outcome.exitCode = result.exitCode
+                outcome.signal = result.signal
+                outcome.oomKilled = result.oomKilled
+            } catch {
+                outcome.error = "the command could not be started: \(error)"
+            }
+        } else {
+            outcome.error = handle == nil ? "the sandbox is not running on its node" : "bad arguments"
+        }
+        do { try store.execFinish(exec.id, outcome) } catch {
+            Log.error("could not record a command's result", ["exec": exec.id, "error": "\(error)"])
+        }
+    }
+}

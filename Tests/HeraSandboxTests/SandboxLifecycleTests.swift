@@ -1,0 +1,178 @@
+import Foundation
+import Glibc
+import XCTest
+@testable import HeraSandbox
+
+final class SandboxLifecycleTests: SandboxTestCase {
+    func testMemoryHogIsReportedAsOOMKilled() throws {
+        let sandbox = try startSandbox(TestEnvironment.spec(memoryMB: 32))
+        let result = try runner.exec(sandbox, ExecRequest(args: ["dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"]))
+        XCTAssertEqual(result.signal, 9)
+        XCTAssertTrue(result.oomKilled)
+        XCTAssertTrue(runner.isAlive(sandbox), "the init must survive an OOM kill in its sandbox")
+        XCTAssertFalse(try shell(sandbox, "true").oomKilled)
+    }
+
+    func testDestroyKillsDaemonsAndRemovesEverything() throws {
+        let sandbox = try startSandbox()
+        let result = try shell(sandbox, "setsid sleep 1000 & echo started")
+        XCTAssertEqual(result.stdoutText, "started\n")
+        let pids = try runner.cgroups.processes(sandbox: sandbox.id)
+        XCTAssertGreaterThanOrEqual(pids.count, 3, "init, monitor and the daemon")
+        XCTAssertTrue(runner.isAlive(sandbox))
+
+        try runner.destroy(sandbox)
+        try runner.destroy(sandbox)  // idempotent
+        XCTAssertFalse(runner.isAlive(sandbox))
+        for pid in pids { XCTAssertFalse(processExists(pid), "process \(pid) survived destroy") }
+        assertNothingRemains(of: sandbox.id)
+    }
+
+    func testLimitsAreWrittenToTheCgroups() throws {
+        var spec = TestEnvironment.spec(memoryMB: 48)
+        spec.limits.pidsMax = 77
+        spec.limits.cpuShares = 300
+        let sandbox = try startSandbox(spec)
+        let directories = runner.cgroups.procsFiles(sandbox: sandbox.id).map { String($0.dropLast("/cgroup.procs".count)) }
+        func limit(_ file: String) throws -> String {
+            let directory = try XCTUnwrap(directories.first { SystemFile.exists($0 + "/" + file) }, file)
+            return try SystemFile.read(directory + "/" + file).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if runner.cgroupVersion == 1 {
+            XCTAssertEqual(try limit("memory.limit_in_bytes"), String(48 << 20))
+            XCTAssertEqual(try limit("memory.memsw.limit_in_bytes"), String(48 << 20))
+            XCTAssertEqual(try limit("cpu.shares"), "300")
+        } else {
+            XCTAssertEqual(try limit("memory.max"), String(48 << 20))
+            XCTAssertEqual(try limit("memory.swap.max"), "0")
+        }
+        XCTAssertEqual(try limit("pids.max"), "77")
+        XCTAssertEqual(Set(try runner.cgroups.processes(sandbox: sandbox.id)).isSuperset(of: [sandbox.initPid]), true)
+    }
+
+    func testScratchSpaceIsCapped() throws {
+        var spec = TestEnvironment.spec()
+        spec.limits.scratchMB = 4
+        let result = try shell(try startSandbox(spec), "head -c 8388608 /dev/zero > /tmp/big; echo $?; wc -c < /tmp/big")
+        let lines = result.stdoutText.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, result.stdoutText)
+        XCTAssertNotEqual(lines.first, "0", "writing 8 MB into a 4 MB scratch must fail")
+        XCTAssertLessThanOrEqual(Int(lines.last ?? "") ?? .max, 4 << 20)
+    }
+
+    func testConcurrentSandboxesFromManyThreads() throws {
+        let runner = self.runner!
+        let failures = LockedList()
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            do {
+                let sandbox = try runner.start(TestEnvironment.spec())
+                let result = try runner.exec(sandbox, ExecRequest(args: ["echo", String(index)]))
+                if result.stdoutText != "\(index)\n" { failures.append("sandbox \(index) printed \(result.stdoutText)") }
+                try runner.destroy(sandbox)
+            } catch {
+                failures.append("sandbox \(index): \(error)")
+            }
+        }
+        XCTAssertEqual(failures.items, [])
+    }
+
+    func testDestroyDuringExecEndsTheExec() throws {
+        let sandbox = try startSandbox()
+        let runner = self.runner!
+        let outcome = LockedList()
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            do { _ = try runner.exec(sandbox, ExecRequest(args: ["sleep", "100"])) }
+            catch { outcome.append("\(error)") }
+            finished.signal()
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        try runner.destroy(sandbox)
+        XCTAssertEqual(finished.wait(timeout: .now() + 5), .success, "exec still blocked after destroy")
+        XCTAssertEqual(outcome.items, ["\(SandboxError.sandboxGone(id: sandbox.id))"])
+    }
+
+    func testRemoveLeftoversCleansASandboxWhoseHandleWasDropped() throws {
+        // A runner of its own, so removeLeftovers cannot hit sandboxes of tests running in parallel.
+        runner = try SandboxRunner(launcherCommand: try TestEnvironment.launcherCommand(),
+                                   scratchRoot: TestEnvironment.directory + "/leftovers-scratch",
+                                   cgroupParent: TestEnvironment.cgroupParent + "-leftovers")
+        var initPid: Int32 = 0
+        var id = ""
+        do {
+            let dropped = try runner.start(TestEnvironment.spec())
+            initPid = dropped.initPid
+            id = dropped.id
+            _ = try shell(dropped, "setsid sleep 1000 &")
+        }
+        XCTAssertGreaterThanOrEqual(try runner.removeLeftovers(), 1)
+        XCTAssertFalse(processExists(initPid))
+        assertNothingRemains(of: id)
+    }
+
+    func testNonexistentRootfsFailsAtANamedStepAndLeavesNothing() throws {
+        let spec = TestEnvironment.spec(rootfs: "/nonexistent/rootfs")
+        XCTAssertThrowsError(try runner.start(spec)) { error in
+            XCTAssertEqual(error as? SandboxError, .setupFailed(step: "mount-template", errno: ENOENT))
+        }
+        assertNothingRemains(of: spec.id)
+    }
+
+    func testInvalidIdIsRejectedBeforeTouchingAnything() throws {
+        var spec = TestEnvironment.spec()
+        spec.id = "../etc"
+        XCTAssertThrowsError(try runner.start(spec)) { error in
+            guard case SandboxError.invalidSpec = error else { return XCTFail("unexpected \(error)") }
+        }
+    }
+
+    func testExecAfterDestroyIsRefused() throws {
+        let sandbox = try startSandbox()
+        try runner.destroy(sandbox)
+        XCTAssertThrowsError(try runner.exec(sandbox, ExecRequest(args: ["true"]))) { error in
+            XCTAssertEqual(error as? SandboxError, .sandboxGone(id: sandbox.id))
+        }
+    }
+
+    /// Prints the median of 20 starts, `true` execs and destroys (for the report; no assertion).
+    func testTimings() throws {
+        var starts: [Double] = [], execs: [Double] = [], destroys: [Double] = []
+        for _ in 0..<20 {
+            var began = Clock.now()
+            let sandbox = try runner.start(TestEnvironment.spec())
+            starts.append(Clock.now() - began)
+            began = Clock.now()
+            XCTAssertEqual(try runner.exec(sandbox, ExecRequest(args: ["true"])).exitCode, 0)
+            execs.append(Clock.now() - began)
+            began = Clock.now()
+            try runner.destroy(sandbox)
+            destroys.append(Clock.now() - began)
+        }
+        func median(_ values: [Double]) -> String { String(format: "%.1f ms", values.sorted()[values.count / 2] * 1000) }
+        print("HeraSandbox timings (median of 20): start \(median(starts)), exec true \(median(execs)), destroy \(median(destroys))")
+    }
+
+    private func assertNothingRemains(of id: String, file: StaticString = #filePath, line: UInt = #line) {
+        for procs in runner.cgroups.procsFiles(sandbox: id) {
+            let directory = String(procs.dropLast("/cgroup.procs".count))
+            XCTAssertFalse(SystemFile.exists(directory), "cgroup \(directory) remains", file: file, line: line)
+        }
+        XCTAssertFalse(SystemFile.exists(runner.scratchDirectory(id)), "scratch directory remains", file: file, line: line)
+        let mounts = (try? SystemFile.read("/proc/self/mountinfo")) ?? ""
+        XCTAssertFalse(mounts.contains(id), "a mount of the sandbox remains", file: file, line: line)
+        XCTAssertFalse(hasZombieChildren(), "a zombie child remains", file: file, line: line)
+    }
+
+    private func hasZombieChildren() -> Bool {
+        var info = siginfo_t()
+        return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid != 0
+    }
+}
+
+/// A list shared between test threads.
+final class LockedList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+    func append(_ item: String) { lock.withLock { storage.append(item) } }
+    var items: [String] { lock.withLock { storage } }
+}
