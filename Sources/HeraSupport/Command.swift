@@ -1,7 +1,9 @@
 import Foundation
 
 /// Runs a program to completion and returns its standard output; throws with its standard error
-/// when it fails. For admin work (initdb, apt-get), not for hot paths.
+/// when it fails. For admin work (initdb, pg_ctl), not for hot paths. Output goes through
+/// temporary files, not pipes: a daemon the program leaves behind (pg_ctl's postmaster) could
+/// otherwise hold a pipe open forever.
 public enum Command {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -9,46 +11,51 @@ public enum Command {
     }
 
     @discardableResult
-    public static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        if let environment { process.environment = environment }
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw Failure(description: "cannot run \(arguments[0]): \(error.localizedDescription)")
+    public static func run(_ arguments: [String]) throws -> String {
+        let outputPath = try temporaryFile()
+        let errorPath = try temporaryFile()
+        defer {
+            unlink(outputPath)
+            unlink(errorPath)
         }
-        // Read both pipes to the end before waiting, on two threads, so neither can fill up.
-        let errorData = LockedBox<Data>(Data())
-        let errorReader = Thread { errorData.value = errors.fileHandleForReading.readDataToEndOfFile() }
-        errorReader.start()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errorData.isSet { usleep(1000) }
-        let stdout = String(decoding: outputData, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            let stderr = String(decoding: errorData.value, as: UTF8.self)
-            throw Failure(description: "\(arguments.joined(separator: " ")) failed (status \(process.terminationStatus)): \(stderr.suffix(2000))")
+        let status = try spawnAndWait(arguments, stdout: outputPath, stderr: errorPath)
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+            throw Failure(description: "\(arguments.joined(separator: " ")) failed (status \(status)): \(errors.suffix(2000))")
         }
-        return stdout
+        return output
     }
-}
 
-/// A value written once by one thread and read by another.
-final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    private var written = false
-    init(_ initial: T) { stored = initial }
-    var value: T {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; written = true; lock.unlock() }
+    /// posix_spawn and waitpid on exactly that child: no SIGCHLD machinery that another part of
+    /// the process (the node's sandbox launchers) could disturb.
+    private static func spawnAndWait(_ arguments: [String], stdout: String, stderr: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_TRUNC, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_TRUNC, 0)
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        guard spawned == 0 else {
+            throw Failure(description: "cannot run \(arguments[0]): \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw Failure(description: "waitpid failed: errno \(errno)") }
+        }
+        let exited = status & 0x7f == 0
+        return exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return written }
+
+    private static func temporaryFile() throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/hera-command.XXXXXX").utf8CString)
+        let fd = mkstemp(&template)
+        guard fd >= 0 else { throw Failure(description: "cannot create a temporary file: errno \(errno)") }
+        close(fd)
+        return String(cString: template)
+    }
 }
