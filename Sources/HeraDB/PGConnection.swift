@@ -14,6 +14,8 @@ public final class PGConnection {
             conn = nil
             throw PGError(sqlState: nil, message: message)
         }
+        // Server notices and asynchronous errors would go to stderr; failures surface as thrown errors.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
         try execute("SET application_name = 'hera'; SET TimeZone = 'UTC'")
     }
 

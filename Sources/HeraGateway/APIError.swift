@@ -17,6 +17,7 @@ public struct APIError: Error, Equatable {
     public static let noSuchSandbox = APIError("SandboxDoesNotExist", 404, "no such sandbox")
     public static let notFound = APIError("NotFound", 404, "no such route")
     public static let methodNotAllowed = APIError("MalformedRequest", 405, "method not allowed on this route")
+    public static let stopping = APIError("ServiceUnavailable", 503, "this gateway is stopping; retry")
     public static let databaseUnavailable = APIError("ServiceUnavailable", 503, "the database is unavailable; retry later")
 
     /// Maps a status name returned by a stored function to its HTTP status.

@@ -19,7 +19,7 @@ final class EventWaiter: @unchecked Sendable {
     init(conninfo: String) {
         listener = PGListener(conninfo: conninfo, channel: EventWaiter.channel, onError: { error in
             Log.warn("listen connection failed; waiters fall back to polling", ["error": "\(error)"])
-        }, onNotify: { [unowned self] payloads in notified(payloads) })
+        }, onNotify: { [weak self] payloads in self?.notified(payloads) })
     }
 
     private func notified(_ payloads: [String]) {

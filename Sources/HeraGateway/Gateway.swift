@@ -19,8 +19,8 @@ public final class Gateway: @unchecked Sendable {
         authenticator = Authenticator(pool: pool)
         events = EventWaiter(conninfo: config.databaseURL)
         waker = NodeWaker(pool: pool)
-        server = try HTTPServer(host: config.host, port: config.port) { [unowned self] request in
-            self.handle(request)
+        server = try HTTPServer(host: config.host, port: config.port) { [weak self] request in
+            self?.handle(request) ?? Response.error(.stopping, requestID: "")
         }
     }
 

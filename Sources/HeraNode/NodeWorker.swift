@@ -50,7 +50,7 @@ public final class NodeWorker: @unchecked Sendable {
                                      "cgroup_version": runner.cgroupVersion, "leftovers_removed": leftovers])
         listener = PGListener(conninfo: config.databaseURL, channel: "hera_node_\(nodeID)", onError: { error in
             Log.warn("node listen connection failed; polling", ["error": "\(error)"])
-        }, onNotify: { [unowned self] _ in wake() })
+        }, onNotify: { [weak self] _ in self?.wake() })
         listener.start()
         let thread = Thread { [self] in supervise() }
         thread.name = "hera-node"
@@ -175,6 +175,7 @@ public final class NodeWorker: @unchecked Sendable {
             }
             condition.lock()
             local[sandbox.id]?.deadline = Date(timeIntervalSinceNow: seconds)
+            wakeRequested = true   // commands may already wait for it
             condition.signal()
             condition.unlock()
         } catch {

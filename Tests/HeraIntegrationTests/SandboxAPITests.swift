@@ -25,7 +25,7 @@ final class SandboxAPITests: XCTestCase {
         let response = try anonymous.get("/sandbox/")
         XCTAssertEqual(response.status, 401)
         XCTAssertEqual(response.apiStatus, "PermissionDenied")
-        XCTAssertNotNil(response.headers["www-authenticate"])
+        XCTAssertNotNil(response.headers["WWW-Authenticate"])
     }
 
     func testWrongKeyIs401() throws {
@@ -125,7 +125,7 @@ final class SandboxAPITests: XCTestCase {
         let huge = try client.post("/sandbox/", [("memory", "100000"), ("timeout", "10"), ("template", "busybox")])
         XCTAssertEqual(huge.status, 503)
         XCTAssertEqual(huge.apiStatus, "ResourceNotAvailable")
-        XCTAssertNotNil(huge.headers["retry-after"])
+        XCTAssertNotNil(huge.headers["Retry-After"])
     }
 
     func testTemplatesListGetAndUpdate() throws {
