@@ -15,6 +15,7 @@ public enum CLI {
           template add NAME       register a template (a root filesystem directory on the nodes)
           template build-default DIR
                                   build the busybox root filesystem used by the default template
+          bench                   latency and throughput of a running cluster (deploy/scripts/bench)
 
         Every flag --some-flag can also be given as the environment variable HERA_SOME_FLAG.
         The database is --database-url / HERA_DATABASE_URL (a libpq connection string), else
@@ -34,6 +35,7 @@ public enum CLI {
             case ("gateway", _): try Serve.gateway(settings)
             case ("node", _): try Serve.node(settings)
             case ("migrate", _): try Admin.migrate(settings)
+            case ("bench", _): try Bench.run(settings)
             case ("account", "create"): try Admin.accountCreate(settings)
             case ("template", "add"): try Admin.templateAdd(settings)
             case ("template", "build-default"): try Admin.templateBuildDefault(settings)
@@ -54,6 +56,7 @@ public enum CLI {
         case "gateway": return Serve.gatewayHelp
         case "node": return Serve.nodeHelp
         case "dev": return DevCluster.help
+        case "bench": return Bench.help
         case "migrate", "account", "template": return Admin.help
         default: return usage
         }
