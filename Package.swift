@@ -16,7 +16,7 @@ let package = Package(
         // Layers. HTTP knows nothing of PostgreSQL; the sandbox code nothing of HTTP.
         .target(name: "HeraSupport", dependencies: ["CCrypto"]),
         .target(name: "HeraHTTP"),
-        .target(name: "HeraDB", dependencies: ["CLibPQ"]),
+        .target(name: "HeraDB", dependencies: ["CLibPQ", "HeraSupport"]),
         .target(name: "HeraSandbox"),
         .target(name: "HeraGateway", dependencies: ["HeraHTTP", "HeraDB", "HeraSupport"]),
         .target(name: "HeraNode", dependencies: ["HeraDB", "HeraSandbox", "HeraSupport"]),

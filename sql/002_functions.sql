@@ -23,6 +23,18 @@ BEGIN
     RETURN v_id;
 END $$;
 
+-- Could this node take a sandbox of this size right now? Live, not drained, of the asked type,
+-- a free slot and enough free memory; for a whole-node sandbox, nothing else on it.
+CREATE FUNCTION node_can_take(n nodes, p_memory_mb integer, p_whole_node boolean, p_node_type text)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT NOT n.drained AND n.heartbeat_at > now() - node_heartbeat_bound()
+       AND (p_node_type IS NULL OR n.node_type = p_node_type)
+       AND n.slots_reserved < n.slots_total
+       AND CASE WHEN p_whole_node
+                THEN n.memory_reserved_mb = 0 AND n.slots_reserved = 0 AND n.memory_total_mb >= p_memory_mb
+                ELSE n.memory_total_mb - n.memory_reserved_mb >= p_memory_mb END
+$$;
+
 -- Resolves a template reference as the API takes it: a numeric id, "account/name", or a bare
 -- name (the caller's own template of that name, else a public system template).
 -- Returns NULL when there is none; the caller checks visibility.
@@ -90,23 +102,13 @@ BEGIN
     END IF;
 
     SELECT n.* INTO v_node FROM nodes n
-    WHERE NOT n.drained AND n.heartbeat_at > now() - node_heartbeat_bound()
-      AND (p_node_type IS NULL OR n.node_type = p_node_type)
-      AND n.slots_reserved < n.slots_total
-      AND CASE WHEN p_whole_node
-               THEN n.memory_reserved_mb = 0 AND n.slots_reserved = 0 AND n.memory_total_mb >= p_memory_mb
-               ELSE n.memory_total_mb - n.memory_reserved_mb >= p_memory_mb END
+    WHERE node_can_take(n, p_memory_mb, p_whole_node, p_node_type)
     ORDER BY n.memory_total_mb - n.memory_reserved_mb, n.id
     LIMIT 1 FOR UPDATE SKIP LOCKED;
 
     IF NOT FOUND THEN
         SELECT n.* INTO v_node FROM nodes n
-        WHERE NOT n.drained AND n.heartbeat_at > now() - node_heartbeat_bound()
-          AND (p_node_type IS NULL OR n.node_type = p_node_type)
-          AND n.slots_reserved < n.slots_total
-          AND CASE WHEN p_whole_node
-                   THEN n.memory_reserved_mb = 0 AND n.slots_reserved = 0 AND n.memory_total_mb >= p_memory_mb
-                   ELSE n.memory_total_mb - n.memory_reserved_mb >= p_memory_mb END
+        WHERE node_can_take(n, p_memory_mb, p_whole_node, p_node_type)
         ORDER BY n.memory_total_mb - n.memory_reserved_mb, n.id
         LIMIT 1 FOR UPDATE;
     END IF;

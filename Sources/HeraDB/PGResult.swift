@@ -1,4 +1,5 @@
 import CLibPQ
+import HeraSupport
 
 /// The rows of one statement, in libpq's text format, copied out so the PGresult can be freed at once.
 public struct PGResult: Sendable {
@@ -52,31 +53,15 @@ public struct PGRow: Sendable {
         out.reserveCapacity((utf8.count - 2) / 2)
         var i = 2
         while i < utf8.count {
-            guard let high = hexValue(utf8[i]), let low = hexValue(utf8[i + 1]) else { return nil }
+            guard let high = Hex.value(utf8[i]), let low = Hex.value(utf8[i + 1]) else { return nil }
             out.append(high << 4 | low)
             i += 2
         }
         return out
     }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
 }
 
 /// Encodes bytes as a bytea text parameter (hex format).
 public func byteaParameter(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
-    out.reserveCapacity(2 + bytes.count * 2)
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0xf)])
-    }
-    return String(decoding: out, as: UTF8.self)
+    "\\x" + Hex.encode(bytes)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HeraHTTP
+import HeraSupport
 
 /// A request's parameters: the query string, plus the body as a form (application/x-www-form-urlencoded)
 /// or a JSON object. Every value is kept as text; JSON arrays and objects as their JSON text.
@@ -58,7 +59,7 @@ struct Parameters {
             switch byte {
             case UInt8(ascii: "+"): bytes.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                guard let high = iterator.next().flatMap(Hex.value), let low = iterator.next().flatMap(Hex.value) else {
                     throw APIError.malformed("parameter \(field) has a bad percent-escape")
                 }
                 bytes.append(high << 4 | low)
@@ -69,15 +70,6 @@ struct Parameters {
             throw APIError.malformed("parameter \(field) is not valid UTF-8 once decoded")
         }
         return decoded
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 
     // MARK: Typed access
