@@ -29,7 +29,10 @@ enum DevCluster {
 
         let postgres = try LocalPostgres(directory: stateDirectory + "/postgres", port: pgPort)
         try postgres.start()
-        defer { postgres.stop() }
+        defer {
+            postgres.stop()
+            Log.info("the dev cluster stopped")
+        }
         let connection = try PGConnection(postgres.url)
         try Migrator(directory: try SQLDirectory.find(settings)).migrate(connection)
         let key = try Admin.accountCreate(connection, name: account, replacingKey: true)
@@ -45,6 +48,7 @@ enum DevCluster {
         var nodeConfig = NodeConfig(launcherCommand: [Serve.launcherPath(), "__launch"])
         nodeConfig.databaseURL = postgres.url
         nodeConfig.scratchRoot = stateDirectory + "/scratch"
+        nodeConfig.name = "dev-\(gateway.port)"
         let node = try NodeWorker(config: nodeConfig)
         try node.start()
 

@@ -24,7 +24,8 @@ enum Serve {
           --slots N              most sandboxes at once (default: \(NodeConfig.slotsPerCore) per CPU)
           --database-url URL     libpq connection string (default: PG* variables)
           --scratch-root DIR     per-sandbox scratch directories (default /var/lib/hera/scratch)
-          --cgroup-parent PATH   cgroup under which sandboxes go (default: the node's own cgroup + /hera)
+          --cgroup-parent PATH   cgroup under which sandboxes go: "/a/b" from each hierarchy's root,
+                                 "a/b" under the node's own cgroup (default: hera/<name>)
           --pids-max N           processes per sandbox (default \(NodeConfig.defaultPidsMax))
           --scratch-mb N         writable layer per sandbox (default \(NodeConfig.defaultScratchMB))
         Runs as root (cgroups, namespaces, mounts).

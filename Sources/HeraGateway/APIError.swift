@@ -1,6 +1,6 @@
 /// An error the API answers with: a stable wire name from the reference, an HTTP status, and a
 /// message safe to show to the client. Mapped to a response in one place (`Response.error`).
-public struct APIError: Error, Equatable {
+public struct APIError: Error {
     public let name: String
     public let httpStatus: Int
     public let message: String
@@ -16,7 +16,14 @@ public struct APIError: Error, Equatable {
     public static func denied(_ message: String) -> APIError { APIError("PermissionDenied", 403, message) }
     public static let noSuchSandbox = APIError("SandboxDoesNotExist", 404, "no such sandbox")
     public static let notFound = APIError("NotFound", 404, "no such route")
-    public static let methodNotAllowed = APIError("MalformedRequest", 405, "method not allowed on this route")
+    /// Extra response headers (Allow on a 405).
+    public var headers: [(String, String)] = []
+
+    public static func methodNotAllowed(allow: String) -> APIError {
+        var error = APIError("MalformedRequest", 405, "this route takes \(allow)")
+        error.headers = [("Allow", allow)]
+        return error
+    }
     public static let stopping = APIError("ServiceUnavailable", 503, "this gateway is stopping; retry")
     public static let databaseUnavailable = APIError("ServiceUnavailable", 503, "the database is unavailable; retry later")
 

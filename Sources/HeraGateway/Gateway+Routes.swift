@@ -28,7 +28,9 @@ extension Gateway {
         case ("GET", "template", 1): return try templateList(caller)
         case ("GET", "template", 2): return try templateGet(caller, segments[1])
         case ("POST", "template", 2): return try templateUpdate(caller, segments[1], parameters)
-        case (_, "sandbox", 1...4), (_, "template", 1...2): throw APIError.methodNotAllowed
+        case (_, "sandbox", 1), (_, "template", 2): throw APIError.methodNotAllowed(allow: "GET, POST")
+        case (_, "sandbox", 2), (_, "sandbox", 4), (_, "template", 1): throw APIError.methodNotAllowed(allow: "GET")
+        case (_, "sandbox", 3) where ["exec", "kill"].contains(segments[2]): throw APIError.methodNotAllowed(allow: "POST")
         default: throw APIError.notFound
         }
     }

@@ -43,7 +43,11 @@ extension Gateway {
     func sandboxList(_ caller: Caller, _ parameters: Parameters) throws -> HTTPResponse {
         let limit = try parameters.integer("limit", in: 1...1000, what: "how many, newest first") ?? 100
         let rows = try pool.query(
-            "SELECT \(Gateway.sandboxColumns) \(Gateway.sandboxJoins) WHERE s.owner_id = $1 ORDER BY s.created_at DESC LIMIT $2",
+            """
+            SELECT \(Gateway.sandboxColumns) \(Gateway.sandboxJoins)
+            WHERE s.owner_id IN (SELECT id FROM accounts WHERE id = $1 OR parent_id = $1) OR s.creator_id = $1
+            ORDER BY s.created_at DESC LIMIT $2
+            """,
             [String(caller.id), String(limit)]).rows
         return Response.ok(["sandboxes": rows.map(Gateway.sandboxJSON)])
     }

@@ -20,6 +20,8 @@ public struct NodeConfig: Sendable {
     /// How to run the launcher: the `hera` executable followed by `__launch`.
     public var launcherCommand: [String]
     public var scratchRoot = "/var/lib/hera/scratch"
+    /// nil: "hera/<node name>" under the node's own cgroup, so two nodes on one host (or two
+    /// `hera dev` clusters) never touch each other's sandboxes.
     public var cgroupParent: String? = nil
     public var pidsMax = NodeConfig.defaultPidsMax
     public var scratchMB = NodeConfig.defaultScratchMB
@@ -30,6 +32,14 @@ public struct NodeConfig: Sendable {
         name = ProcessInfo.processInfo.hostName
         memoryMB = max(0, NodeConfig.machineMemoryMB() - NodeConfig.hostReserveMB)
         slots = max(1, ProcessInfo.processInfo.activeProcessorCount * NodeConfig.slotsPerCore)
+    }
+
+    /// The cgroup parent actually used.
+    public var effectiveCgroupParent: String { cgroupParent ?? "hera/" + name }
+
+    /// Node names go into cgroup paths: 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-'.
+    public static func isValidName(_ name: String) -> Bool {
+        name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", options: .regularExpression) != nil
     }
 
     /// MemTotal from /proc/meminfo, in MB.

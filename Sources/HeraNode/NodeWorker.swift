@@ -28,11 +28,14 @@ public final class NodeWorker: @unchecked Sendable {
     private var unreported: [String: (reason: String, detail: String?)] = [:]
 
     public init(config: NodeConfig) throws {
+        guard NodeConfig.isValidName(config.name) else {
+            throw SandboxError.invalidSpec("node name \(config.name) must be 1-64 letters, digits, '_', '.' or '-'")
+        }
         self.config = config
         store = NodeStore(pool: PGPool(conninfo: config.databaseURL, size: 8))
         try FileManager.default.createDirectory(atPath: config.scratchRoot, withIntermediateDirectories: true)
         runner = try SandboxRunner(launcherCommand: config.launcherCommand, scratchRoot: config.scratchRoot,
-                                   cgroupParent: config.cgroupParent)
+                                   cgroupParent: config.effectiveCgroupParent)
     }
 
     public var id: Int { nodeID }
@@ -58,11 +61,12 @@ public final class NodeWorker: @unchecked Sendable {
     }
 
     /// Ends every sandbox on this node (reason `lost`, detail "the node stopped") and stops.
+    /// Sandboxes still being started are undone first; assigned ones stay assigned.
     public func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
-        while !stopped { condition.wait() }
+        while !stopped || !starting.isEmpty { condition.wait() }
         let all = local
         local.removeAll()
         condition.unlock()
@@ -161,14 +165,21 @@ public final class NodeWorker: @unchecked Sendable {
             Log.warn("sandbox failed to start", ["sandbox": sandbox.id, "error": "\(error)"])
             condition.lock()
             starting.remove(sandbox.id)
+            condition.broadcast()
             condition.unlock()
             end(sandbox.id, nil, reason: "failed", detail: "\(error)")
             return
         }
         condition.lock()
-        local[sandbox.id] = Local(handle: handle, deadline: .distantFuture)
+        let isStopping = stopping
+        if !isStopping { local[sandbox.id] = Local(handle: handle, deadline: .distantFuture) }
         starting.remove(sandbox.id)
+        condition.broadcast()
         condition.unlock()
+        if isStopping {
+            try? runner.destroy(handle)
+            return
+        }
         do {
             guard let seconds = try store.sandboxMarkRunning(sandbox.id, node: nodeID) else {
                 throw PGError(sqlState: nil, message: "no longer assigned to this node")
@@ -250,8 +261,13 @@ public final class NodeWorker: @unchecked Sendable {
                 outcome.exitCode = result.exitCode
                 outcome.signal = result.signal
                 outcome.oomKilled = result.oomKilled
+            } catch SandboxError.setupFailed(let step, let code) where step == "execve" || step == "chdir" {
+                outcome.exitCode = code == ENOENT ? 127 : 126
+                outcome.stderr = Array("hera: cannot run \(args[0]): \(String(cString: strerror(code)))\n".utf8)
+            } catch SandboxError.sandboxGone {
+                outcome.error = "the sandbox ended while the command ran"
             } catch {
-                outcome.error = "the command could not be started: \(error)"
+                outcome.error = "the command could not be run: \(error)"
             }
         } else {
             outcome.error = handle == nil ? "the sandbox is not running on its node" : "bad arguments"

@@ -56,6 +56,6 @@ public enum Command {
         let fd = mkstemp(&template)
         guard fd >= 0 else { throw Failure(description: "cannot create a temporary file: errno \(errno)") }
         close(fd)
-        return String(cString: template)
+        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -59,6 +59,35 @@ final class SandboxAPITests: XCTestCase {
         XCTAssertEqual(response.json["code"] as? Int, 0)
     }
 
+    func testMissingProgramIsExitCode127AndTheSandboxLivesOn() throws {
+        let id = try cluster.createSandbox(client)
+        let response = try client.post("/sandbox/\(id)/exec", [("args", #"["no-such-program"]"#)])
+        XCTAssertEqual(response.status, 200, response.text)
+        XCTAssertEqual(response.json["code"] as? Int, 127)
+        XCTAssertTrue((response.json["stderr"] as? String ?? "").contains("no-such-program"))
+        XCTAssertEqual(try cluster.sandboxState(client, id), "running")
+    }
+
+    func testWrongMethodIs405WithAllow() throws {
+        let response = try client.send("DELETE", "/sandbox/")
+        XCTAssertEqual(response.status, 405)
+        XCTAssertEqual(response.headers["Allow"], "GET, POST")
+    }
+
+    func testParentListsAndUsesItsChildsSandboxes() throws {
+        let childKey = try Admin.accountCreate(cluster.connection, name: "kid", parent: cluster.account)
+        let id = try cluster.createSandbox(client, extra: [("owner", "kid")])
+        let listed = try client.get("/sandbox/").json["sandboxes"] as? [[String: Any]] ?? []
+        XCTAssertEqual(listed.compactMap { $0["id"] as? String }, [id])
+        XCTAssertEqual(listed.first?["owner"] as? String, "kid")
+        let child = TestClient(port: client.port, user: "kid", key: childKey)
+        XCTAssertEqual(try child.get("/sandbox/\(id)").status, 200)
+        // The child may not act for its parent.
+        let refused = try child.post("/sandbox/", [("memory", "64"), ("timeout", "10"), ("template", "busybox"),
+                                                   ("owner", cluster.account)])
+        XCTAssertEqual(refused.status, 403)
+    }
+
     func testSandboxEndsAtExpiry() throws {
         let id = try cluster.createSandbox(client, timeout: 2)
         XCTAssertTrue(try cluster.eventually(within: 5) { try cluster.sandboxState(client, id) == "running" })
