@@ -27,6 +27,7 @@ let package = Package(
 
         .testTarget(name: "HeraHTTPTests", dependencies: ["HeraHTTP"]),
         .testTarget(name: "HeraSandboxTests", dependencies: ["HeraSandbox"]),
+        .testTarget(name: "HeraGatewayTests", dependencies: ["HeraGateway", "HeraHTTP"]),
         .testTarget(
             name: "HeraIntegrationTests",
             dependencies: ["HeraGateway", "HeraNode", "HeraAdmin", "HeraDB", "HeraSupport", "HeraSandbox"]),

@@ -24,6 +24,7 @@ CREATE TABLE templates (
 CREATE TABLE nodes (
     id                  bigserial PRIMARY KEY,
     name                text NOT NULL UNIQUE,
+    address             text NOT NULL DEFAULT '',                 -- where operators reach the machine
     node_type           text NOT NULL,
     memory_total_mb     integer NOT NULL CHECK (memory_total_mb >= 0),
     memory_reserved_mb  integer NOT NULL DEFAULT 0,
@@ -68,6 +69,7 @@ CREATE TABLE execs (
     sandbox_id   uuid NOT NULL REFERENCES sandboxes(id),
     args         jsonb NOT NULL CHECK (jsonb_typeof(args) = 'array'),
     stdin        bytea NOT NULL DEFAULT '',
+    merge_stderr boolean NOT NULL DEFAULT false,                  -- stderr goes into stdout
     state        text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done')),
     stdout       bytea,
     stderr       bytea,

@@ -6,15 +6,16 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT interval '15 seconds' $$;
 
 -- Registers a node (or re-registers it after a restart). Capacity changes apply only while
 -- nothing is reserved on it, so reservations never exceed what the node had when they were made.
-CREATE FUNCTION node_register(p_name text, p_type text, p_memory_mb integer, p_slots integer)
+CREATE FUNCTION node_register(p_name text, p_type text, p_memory_mb integer, p_slots integer, p_address text DEFAULT '')
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE v_id bigint;
 BEGIN
-    INSERT INTO nodes (name, node_type, memory_total_mb, slots_total)
-    VALUES (p_name, p_type, p_memory_mb, p_slots)
+    INSERT INTO nodes (name, node_type, memory_total_mb, slots_total, address)
+    VALUES (p_name, p_type, p_memory_mb, p_slots, p_address)
     ON CONFLICT (name) DO UPDATE SET
         heartbeat_at    = now(),
         node_type       = EXCLUDED.node_type,
+        address         = EXCLUDED.address,
         memory_total_mb = CASE WHEN nodes.memory_reserved_mb = 0 AND nodes.slots_reserved = 0
                                THEN EXCLUDED.memory_total_mb ELSE nodes.memory_total_mb END,
         slots_total     = CASE WHEN nodes.memory_reserved_mb = 0 AND nodes.slots_reserved = 0
@@ -175,7 +176,7 @@ BEGIN
 END $$;
 
 -- Queues a command for a live sandbox the caller may use.
-CREATE FUNCTION exec_create(p_caller_id bigint, p_sandbox_id uuid, p_args jsonb, p_stdin bytea)
+CREATE FUNCTION exec_create(p_caller_id bigint, p_sandbox_id uuid, p_args jsonb, p_stdin bytea, p_merge_stderr boolean)
 RETURNS TABLE (status text, message text, exec_id bigint, node_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE v sandboxes; v_exec bigint;
@@ -193,7 +194,8 @@ BEGIN
         RETURN QUERY SELECT 'SandboxNoLongerAlive', 'the sandbox has finished', NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
-    INSERT INTO execs (sandbox_id, args, stdin) VALUES (p_sandbox_id, p_args, p_stdin) RETURNING id INTO v_exec;
+    INSERT INTO execs (sandbox_id, args, stdin, merge_stderr) VALUES (p_sandbox_id, p_args, p_stdin, p_merge_stderr)
+    RETURNING id INTO v_exec;
     RETURN QUERY SELECT 'ok', NULL::text, v_exec, v.node_id;
 END $$;
 

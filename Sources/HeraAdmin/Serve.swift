@@ -20,6 +20,7 @@ enum Serve {
         hera node [flags]                             (each flag also HERA_<FLAG>)
           --name NAME            node name, unique in the cluster (default: host name)
           --node-type TYPE       node type clients can ask for (default "default")
+          --address ADDR         how operators reach this machine, shown by GET /cluster/ (default: host name)
           --memory-mb N          memory offered to sandboxes (default: MemTotal - \(NodeConfig.hostReserveMB) MB)
           --slots N              most sandboxes at once (default: \(NodeConfig.slotsPerCore) per CPU)
           --database-url URL     libpq connection string (default: PG* variables)
@@ -49,6 +50,7 @@ enum Serve {
         var config = NodeConfig(launcherCommand: [launcherPath(), "__launch"])
         config.name = settings.string("name", default: config.name)
         config.nodeType = settings.string("node-type", default: config.nodeType)
+        config.address = settings.string("address", default: config.address)
         config.memoryMB = try settings.int("memory-mb", default: config.memoryMB)
         config.slots = try settings.int("slots", default: config.slots)
         config.databaseURL = settings.databaseURL

@@ -9,19 +9,24 @@ struct Caller {
     let name: String
 }
 
-/// HTTP Basic authentication: account name as the user, API key as the password.
-/// Accounts read from the database are cached for `cacheSeconds` (default 5 s), so a rotated
-/// key or a disabled account takes effect on every replica within that bound.
+/// HTTP Basic authentication: account name as the user, API key as the password (the key may
+/// contain ':'; the name may not). Accounts read from the database — and names that are not
+/// accounts — are cached for `cacheSeconds` (default 5 s), so a rotated key or a disabled
+/// account takes effect on every replica within that bound. An unknown account and a wrong key
+/// take the same path: the key is hashed and compared in constant time either way.
 final class Authenticator: @unchecked Sendable {
     static let defaultCacheSeconds = 5.0
     static let maxCachedAccounts = 10_000
 
     private struct Entry {
-        let id: Int
+        let id: Int?            // nil: no such account
         let keyHash: [UInt8]
         let disabled: Bool
         let fetched: Date
     }
+
+    /// Compared against when the account does not exist, so that case costs the same.
+    private static let absentKeyHash = [UInt8](repeating: 0, count: 32)
 
     private let pool: PGPool
     private let cacheSeconds: Double
@@ -34,7 +39,8 @@ final class Authenticator: @unchecked Sendable {
     }
 
     func authenticate(_ request: HTTPRequest) throws -> Caller {
-        guard let header = request.headers["Authorization"] else { throw APIError.unauthenticated }
+        let headers = request.headers.values(for: "Authorization")
+        guard headers.count == 1, let header = headers.first else { throw APIError.unauthenticated }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
               let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
@@ -43,21 +49,22 @@ final class Authenticator: @unchecked Sendable {
         let name = String(text[..<colon])
         let key = String(text[text.index(after: colon)...])
         guard !name.isEmpty, name.utf8.count <= 64, !key.isEmpty, key.utf8.count <= 256 else { throw APIError.unauthenticated }
-        guard let entry = try account(name), !entry.disabled,
-              Crypto.constantTimeEqual(entry.keyHash, APIKey.hash(key)) else { throw APIError.unauthenticated }
-        return Caller(id: entry.id, name: name)
+        let entry = try account(name)
+        let matches = Crypto.constantTimeEqual(entry.keyHash, APIKey.hash(key))
+        guard matches, let id = entry.id, !entry.disabled else { throw APIError.unauthenticated }
+        return Caller(id: id, name: name)
     }
 
-    private func account(_ name: String) throws -> Entry? {
+    private func account(_ name: String) throws -> Entry {
         lock.lock()
         if let entry = cache[name], -entry.fetched.timeIntervalSinceNow < cacheSeconds {
             lock.unlock()
             return entry
         }
         lock.unlock()
-        guard let row = try pool.query("SELECT id, key_hash, disabled FROM accounts WHERE name = $1", [name]).first,
-              let id = row.int("id"), let hash = row.bytes("key_hash") else { return nil }
-        let entry = Entry(id: id, keyHash: hash, disabled: row.bool("disabled") ?? true, fetched: Date())
+        let row = try pool.query("SELECT id, key_hash, disabled FROM accounts WHERE name = $1", [name]).first
+        let entry = Entry(id: row?.int("id"), keyHash: row?.bytes("key_hash") ?? Authenticator.absentKeyHash,
+                          disabled: row?.bool("disabled") ?? true, fetched: Date())
         lock.lock()
         if cache.count >= Authenticator.maxCachedAccounts { cache.removeAll() }
         cache[name] = entry

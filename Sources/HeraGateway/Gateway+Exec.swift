@@ -12,10 +12,17 @@ extension Gateway {
         let stdin = Array((parameters["stdin"] ?? "").utf8)
         guard stdin.count <= Gateway.maxStdinBytes else { throw APIError("RequestTooLarge", 413, "stdin is larger than 4 MiB") }
         let sync = try parameters.bool("sync", default: true)
+        let mergeStderr: Bool
+        switch parameters["stderr"] {
+        case nil, "stderr"?, "pipe"?: mergeStderr = false
+        case "stdout"?: mergeStderr = true
+        default: throw APIError.malformed("stderr must be stdout (to merge it into stdout) or stderr")
+        }
         _ = try parameters.bool("chroot", default: true)   // the original client sends it; every command runs in the sandbox's root
         let argsJSON = String(decoding: try JSONEncoder().encode(args), as: UTF8.self)
-        guard let row = try pool.query("SELECT status, message, exec_id, node_id FROM exec_create($1, $2, $3, $4)",
-                                        [String(caller.id), sandboxID, argsJSON, byteaParameter(stdin)]).first,
+        guard let row = try pool.query("SELECT status, message, exec_id, node_id FROM exec_create($1, $2, $3, $4, $5)",
+                                        [String(caller.id), sandboxID, argsJSON, byteaParameter(stdin),
+                                         mergeStderr ? "t" : "f"]).first,
               let status = row["status"] else { throw APIError("InternalError", 500, "exec returned nothing") }
         guard status == "ok", let execID = row.int("exec_id") else { throw APIError.fromDatabase(status, row["message"] ?? status) }
         if let node = row.int("node_id") { waker.wake(node: node) }

@@ -40,16 +40,45 @@ extension Gateway {
         return Response.ok(Gateway.sandboxJSON(sandbox))
     }
 
+    static let states = ["queued", "assigned", "running", "finished"]
+
+    /// Newest first, `limit` at a time; `before` (the last id of a page, given back as `next`) pages on.
     func sandboxList(_ caller: Caller, _ parameters: Parameters) throws -> HTTPResponse {
         let limit = try parameters.integer("limit", in: 1...1000, what: "how many, newest first") ?? 100
+        let state = parameters["state"]
+        if let state, !Gateway.states.contains(state) {
+            throw APIError.malformed("state must be one of \(Gateway.states.joined(separator: ", "))")
+        }
+        let before = parameters["before"]
+        if let before { try Gateway.checkSandboxID(before) }
         let rows = try pool.query(
             """
             SELECT \(Gateway.sandboxColumns) \(Gateway.sandboxJoins)
-            WHERE s.owner_id IN (SELECT id FROM accounts WHERE id = $1 OR parent_id = $1) OR s.creator_id = $1
-            ORDER BY s.created_at DESC LIMIT $2
+            WHERE (s.owner_id IN (SELECT id FROM accounts WHERE id = $1 OR parent_id = $1) OR s.creator_id = $1)
+              AND ($3::text IS NULL OR s.state = $3)
+              AND ($4::uuid IS NULL OR (s.created_at, s.id) < (SELECT created_at, id FROM sandboxes WHERE id = $4))
+            ORDER BY s.created_at DESC, s.id DESC LIMIT $2
             """,
-            [String(caller.id), String(limit)]).rows
-        return Response.ok(["sandboxes": rows.map(Gateway.sandboxJSON)])
+            [String(caller.id), String(limit), state, before]).rows
+        var answer: [String: Any] = ["sandboxes": rows.map(Gateway.sandboxJSON)]
+        if rows.count == limit, let last = rows.last?["id"] { answer["next"] = last }
+        return Response.ok(answer)
+    }
+
+    /// Waits until the sandbox has finished or `timeout` seconds (default 30, at most
+    /// `maxWaitSeconds`) pass, then answers its state either way.
+    func sandboxWait(_ caller: Caller, _ id: String, _ parameters: Parameters) throws -> HTTPResponse {
+        let timeout = try parameters.integer("timeout", in: 0...GatewayConfig.maxWaitSeconds,
+                                             what: "seconds to wait") ?? GatewayConfig.defaultWaitSeconds
+        return try sandboxWait(caller, id, until: Date(timeIntervalSinceNow: Double(timeout)))
+    }
+
+    private func sandboxWait(_ caller: Caller, _ id: String, until deadline: Date) throws -> HTTPResponse {
+        let sandbox = try events.wait(for: "sandbox:" + id, until: deadline) { () -> PGRow? in
+            let current = try sandboxRow(caller, id)
+            return current["state"] == "finished" ? current : nil
+        } ?? sandboxRow(caller, id)
+        return Response.ok(Gateway.sandboxJSON(sandbox))
     }
 
     func sandboxKill(_ caller: Caller, _ id: String) throws -> HTTPResponse {
@@ -60,12 +89,7 @@ extension Gateway {
         }
         guard status == "ok" else { throw APIError.fromDatabase(status, row["message"] ?? status) }
         if let node = row.int("node_id") { waker.wake(node: node) }
-        let deadline = Date(timeIntervalSinceNow: GatewayConfig.killWaitSeconds)
-        let sandbox = try events.wait(for: "sandbox:" + id, until: deadline) { () -> PGRow? in
-            let current = try sandboxRow(caller, id)
-            return current["state"] == "finished" ? current : nil
-        } ?? sandboxRow(caller, id)
-        return Response.ok(Gateway.sandboxJSON(sandbox))
+        return try sandboxWait(caller, id, until: Date(timeIntervalSinceNow: GatewayConfig.killWaitSeconds))
     }
 
     /// The sandbox if the caller may see it; SandboxDoesNotExist or PermissionDenied otherwise.

@@ -8,6 +8,9 @@ public struct GatewayConfig: Sendable {
     public static let defaultMaxExecWaitSeconds = 3_600
     /// How long `kill` waits for the node to confirm before answering anyway.
     public static let killWaitSeconds = 10.0
+    /// `POST /sandbox/:id/wait`: default and largest `timeout`.
+    public static let defaultWaitSeconds = 30
+    public static let maxWaitSeconds = 600
 
     public var host = "127.0.0.1"
     public var port = GatewayConfig.defaultPort

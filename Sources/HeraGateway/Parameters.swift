@@ -44,6 +44,9 @@ struct Parameters {
         guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(body)) else {
             throw APIError.malformed("the body is not a JSON object")
         }
+        if let duplicate = JSONKeys.firstDuplicateTopLevelKey(body) {
+            throw APIError.malformed("parameter \(duplicate) is given twice")
+        }
         for (key, value) in object {
             if let text = value.parameterText { try set(key, text) }
         }

@@ -83,12 +83,15 @@ final class HTTPConnection: @unchecked Sendable {
 
             case .needMore:
                 let phase = parser.phase
+                // A fresh connection's head clock runs from accept: waiting before the first
+                // byte must not buy a slow-loris client a second head timeout.
+                let timedPhase = phase == .idle && !hasServedRequest ? .head : phase
                 let deadline: Deadline
-                if let timer = phaseTimer, timer.phase == phase {
+                if let timer = phaseTimer, timer.phase == timedPhase {
                     deadline = timer.deadline
                 } else {
-                    deadline = .after(seconds: timeout(for: phase, hasServedRequest: hasServedRequest))
-                    phaseTimer = (phase, deadline)
+                    deadline = .after(seconds: timeout(for: timedPhase))
+                    phaseTimer = (timedPhase, deadline)
                 }
                 switch receive(until: deadline, idle: phase == .idle) {
                 case .bytes(let bytes)?:
@@ -104,9 +107,9 @@ final class HTTPConnection: @unchecked Sendable {
         }
     }
 
-    private func timeout(for phase: HTTPParser.Phase, hasServedRequest: Bool) -> Double {
+    private func timeout(for phase: HTTPParser.Phase) -> Double {
         switch phase {
-        case .idle: hasServedRequest ? limits.idleTimeout : limits.headTimeout
+        case .idle: limits.idleTimeout
         case .head: limits.headTimeout
         case .body: limits.bodyTimeout
         }

@@ -12,6 +12,10 @@ public struct HTTPParseError: Error, Sendable, Equatable {
         HTTPParseError(status: 400, reason: reason)
     }
 
+    static func requestLineTooLong(_ reason: String) -> HTTPParseError {
+        HTTPParseError(status: 414, reason: reason)
+    }
+
     static func headTooLarge(_ reason: String) -> HTTPParseError {
         HTTPParseError(status: 431, reason: reason)
     }

@@ -25,7 +25,7 @@ public struct HTTPParser {
         case chunkSize(HTTPRequest)
         case chunkData(HTTPRequest, remaining: Int)
         case chunkDataEnd(HTTPRequest)
-        case trailers(HTTPRequest, bytesSoFar: Int)
+        case trailers(HTTPRequest, bytesSoFar: Int, fieldCount: Int)
     }
 
     /// Bound on a chunk-size line including its (ignored) extensions.
@@ -80,10 +80,7 @@ public struct HTTPParser {
     private mutating func step() throws(HTTPParseError) -> HTTPParseResult? {
         switch stage {
         case .head:
-            let budget = limits.maxHeadBytes - headBytes
-            guard let line = try takeLine(budget: budget, tooLong: .headTooLarge("request head too large")) else {
-                return .needMore
-            }
+            guard let line = try takeHeadLine() else { return .needMore }
             headBytes += line.count + 2
             guard let requestLine else {
                 // Empty lines before the request line are ignored (RFC 9112 §2.2).
@@ -91,6 +88,9 @@ public struct HTTPParser {
                 return nil
             }
             if !line.isEmpty {
+                guard fields.count < limits.maxHeaderCount else {
+                    throw .headTooLarge("more than \(limits.maxHeaderCount) header fields")
+                }
                 fields.append(try parseFieldLine(line))
                 return nil
             }
@@ -109,7 +109,7 @@ public struct HTTPParser {
             }
             let size = try parseChunkSize(line)
             if size == 0 {
-                stage = .trailers(request, bytesSoFar: 0)
+                stage = .trailers(request, bytesSoFar: 0, fieldCount: 0)
             } else if size > limits.maxBodyBytes - body.count {
                 throw .bodyTooLarge("request body exceeds \(limits.maxBodyBytes) bytes")
             } else {
@@ -135,14 +135,17 @@ public struct HTTPParser {
             stage = .chunkSize(request)
             return nil
 
-        case .trailers(let request, let bytesSoFar):
+        case .trailers(let request, let bytesSoFar, let fieldCount):
             let budget = limits.maxHeadBytes - bytesSoFar
             guard let line = try takeLine(budget: budget, tooLong: .headTooLarge("trailer section too large")) else {
                 return .needMore
             }
             if line.isEmpty { return complete(request) }
+            guard fieldCount < limits.maxHeaderCount else {
+                throw .headTooLarge("more than \(limits.maxHeaderCount) trailer fields")
+            }
             _ = try parseFieldLine(line)
-            stage = .trailers(request, bytesSoFar: bytesSoFar + line.count + 2)
+            stage = .trailers(request, bytesSoFar: bytesSoFar + line.count + 2, fieldCount: fieldCount + 1)
             return nil
         }
     }
@@ -172,40 +175,33 @@ public struct HTTPParser {
         return .request(request)
     }
 
+    /// The next line of the head, bounded by what is left of `maxHeadBytes` and, for the request
+    /// line, by `maxRequestLineBytes` (414) when that is the tighter bound.
+    private mutating func takeHeadLine() throws(HTTPParseError) -> ArraySlice<UInt8>? {
+        let headBudget = limits.maxHeadBytes - headBytes
+        let lineBudget = limits.maxRequestLineBytes.addingReportingOverflow(2)
+        if requestLine == nil, !lineBudget.overflow, lineBudget.partialValue < headBudget {
+            let tooLong = HTTPParseError.requestLineTooLong("request line exceeds \(limits.maxRequestLineBytes) bytes")
+            return try takeLine(budget: lineBudget.partialValue, tooLong: tooLong)
+        }
+        return try takeLine(budget: headBudget, tooLong: .headTooLarge("request head too large"))
+    }
+
     /// Consumes and returns the next CRLF-terminated line (without CRLF), or nil if none is
-    /// complete yet. `budget` bounds the line's length including CRLF.
+    /// complete yet. `budget` bounds the line's length including CRLF. The length is checked
+    /// before the line ending so that the verdict does not depend on how the input was split.
     private mutating func takeLine(budget: Int, tooLong: HTTPParseError) throws(HTTPParseError) -> ArraySlice<UInt8>? {
         guard let lineFeedIndex = buffer[(position + scanOffset)...].firstIndex(of: lineFeed) else {
             scanOffset = buffer.count - position
-            if scanOffset > budget { throw tooLong }
+            // Even if the last byte is a CR, the line ends no earlier than one byte later.
+            if scanOffset >= budget { throw tooLong }
             return nil
         }
-        guard lineFeedIndex > position, buffer[lineFeedIndex - 1] == carriageReturn else { throw .bareLineFeed }
         if lineFeedIndex + 1 - position > budget { throw tooLong }
+        guard lineFeedIndex > position, buffer[lineFeedIndex - 1] == carriageReturn else { throw .bareLineFeed }
         let line = buffer[position..<(lineFeedIndex - 1)]
         position = lineFeedIndex + 1
         scanOffset = 0
         return line
     }
-}
-
-/// Parses `chunk-size [ BWS ";" chunk-ext ]`; extensions are ignored.
-private func parseChunkSize(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> Int {
-    var size = 0
-    var index = line.startIndex
-    while index < line.endIndex, let digit = hexValue(line[index]) {
-        let (shifted, overflowA) = size.multipliedReportingOverflow(by: 16)
-        let (sum, overflowB) = shifted.addingReportingOverflow(digit)
-        if overflowA || overflowB { throw .bodyTooLarge("chunk size too large") }
-        size = sum
-        index += 1
-    }
-    guard index > line.startIndex else { throw .badRequest("invalid chunk size") }
-    let rest = line[index...]
-    if rest.isEmpty { return size }
-    let extensions = rest.drop(while: isOptionalWhitespace)
-    guard extensions.first == UInt8(ascii: ";"), extensions.allSatisfy(isFieldValueByte) else {
-        throw .badRequest("invalid chunk size")
-    }
-    return size
 }

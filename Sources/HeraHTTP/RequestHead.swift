@@ -115,29 +115,29 @@ struct RequestHead {
             return .chunked
         }
         if contentLengths.isEmpty { return .none }
-        let elements = contentLengths.flatMap { $0.listElements() }
-        guard elements.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(isDigit) }) else {
-            throw .badRequest("invalid Content-Length")
+        let lengths = try contentLengths.flatMap { $0.listElements() }.map(parseContentLength)
+        guard let length = lengths.first, lengths.allSatisfy({ $0 == length }) else {
+            throw .badRequest("conflicting Content-Length values")
         }
-        let distinct = Set(elements.map { digits in
-            let significant = digits.drop { $0 == "0" }
-            return significant.isEmpty ? "0" : String(significant)
-        })
-        guard distinct.count == 1, let digits = distinct.first else { throw .badRequest("conflicting Content-Length values") }
-        guard let length = parseDecimal(digits), length <= maxBodyBytes else {
-            throw .bodyTooLarge("request body exceeds \(maxBodyBytes) bytes")
-        }
+        guard length <= maxBodyBytes else { throw .bodyTooLarge("request body exceeds \(maxBodyBytes) bytes") }
         return length == 0 ? .none : .length(length)
     }
 }
 
-/// Parses an all-digit string; nil if it does not fit in an Int.
-private func parseDecimal(_ digits: String) -> Int? {
+/// Longest accepted Content-Length element; 19 digits hold any length an `Int` can.
+private let maxContentLengthDigits = 19
+
+/// Parses one Content-Length list element: 1 to 19 ASCII digits that fit in an `Int`, else 400.
+private func parseContentLength(_ element: String) throws(HTTPParseError) -> Int {
+    let digits = element.utf8
+    guard (1...maxContentLengthDigits).contains(digits.count), digits.allSatisfy(isDigit) else {
+        throw .badRequest("invalid Content-Length")
+    }
     var value = 0
-    for byte in digits.utf8 {
+    for byte in digits {
         let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
-        let (sum, overflowB) = shifted.addingReportingOverflow(Int(byte &- UInt8(ascii: "0")))
-        if overflowA || overflowB { return nil }
+        let (sum, overflowB) = shifted.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+        if overflowA || overflowB { throw .badRequest("Content-Length out of range") }
         value = sum
     }
     return value

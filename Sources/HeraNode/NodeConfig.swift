@@ -13,6 +13,8 @@ public struct NodeConfig: Sendable {
     public static let heartbeatInterval = 2.0
 
     public var name: String
+    /// How operators reach the machine (shown by GET /cluster/); default: the host name.
+    public var address: String
     public var nodeType = "default"
     public var memoryMB: Int
     public var slots: Int
@@ -30,6 +32,7 @@ public struct NodeConfig: Sendable {
     public init(launcherCommand: [String]) {
         self.launcherCommand = launcherCommand
         name = ProcessInfo.processInfo.hostName
+        address = name
         memoryMB = max(0, NodeConfig.machineMemoryMB() - NodeConfig.hostReserveMB)
         slots = max(1, ProcessInfo.processInfo.activeProcessorCount * NodeConfig.slotsPerCore)
     }

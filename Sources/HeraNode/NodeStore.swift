@@ -17,11 +17,13 @@ struct NodeStore {
         let sandboxID: String
         let argsJSON: String
         let stdin: [UInt8]
+        let mergeStderr: Bool
     }
 
     func nodeRegister(_ config: NodeConfig) throws -> Int {
-        guard let id = try pool.query("SELECT node_register($1, $2, $3, $4) AS id",
-                                      [config.name, config.nodeType, String(config.memoryMB), String(config.slots)]).first?.int("id")
+        guard let id = try pool.query("SELECT node_register($1, $2, $3, $4, $5) AS id",
+                                      [config.name, config.nodeType, String(config.memoryMB), String(config.slots),
+                                       config.address]).first?.int("id")
         else { throw PGError(sqlState: nil, message: "node_register returned nothing") }
         return id
     }
@@ -59,10 +61,11 @@ struct NodeStore {
             UPDATE execs e SET state = 'running', started_at = now()
             FROM sandboxes s
             WHERE s.id = e.sandbox_id AND s.node_id = $1 AND s.state = 'running' AND e.state = 'pending'
-            RETURNING e.id, e.sandbox_id, e.args::text AS args, e.stdin
+            RETURNING e.id, e.sandbox_id, e.args::text AS args, e.stdin, e.merge_stderr
             """, [String(node)]).rows.compactMap { row in
             guard let id = row.int("id"), let sandbox = row["sandbox_id"], let args = row["args"] else { return nil }
-            return ClaimedExec(id: id, sandboxID: sandbox, argsJSON: args, stdin: row.bytes("stdin") ?? [])
+            return ClaimedExec(id: id, sandboxID: sandbox, argsJSON: args, stdin: row.bytes("stdin") ?? [],
+                               mergeStderr: row.bool("merge_stderr") ?? false)
         }
     }
 

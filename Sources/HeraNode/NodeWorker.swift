@@ -180,23 +180,25 @@ public final class NodeWorker: @unchecked Sendable {
             try? runner.destroy(handle)
             return
         }
+        let seconds: Double?
         do {
-            guard let seconds = try store.sandboxMarkRunning(sandbox.id, node: nodeID) else {
-                throw PGError(sqlState: nil, message: "no longer assigned to this node")
-            }
-            condition.lock()
+            seconds = try store.sandboxMarkRunning(sandbox.id, node: nodeID)
+        } catch {
+            Log.warn("could not mark sandbox running; undoing the start", ["sandbox": sandbox.id, "error": "\(error)"])
+            seconds = nil
+        }
+        condition.lock()
+        if let seconds {
             local[sandbox.id]?.deadline = Date(timeIntervalSinceNow: seconds)
             wakeRequested = true   // commands may already wait for it
             condition.signal()
-            condition.unlock()
-        } catch {
-            // Still `assigned` in the database (or gone): undo; the next round decides again.
-            Log.warn("could not mark sandbox running; undoing the start", ["sandbox": sandbox.id, "error": "\(error)"])
-            condition.lock()
+        } else {
+            // Killed or ended while starting, or the database was unreachable (then it is still
+            // assigned and the next round starts it again).
             local[sandbox.id] = nil
-            condition.unlock()
-            try? runner.destroy(handle)
         }
+        condition.unlock()
+        if seconds == nil { try? runner.destroy(handle) }
     }
 
     private func endExpired() {
@@ -253,7 +255,8 @@ public final class NodeWorker: @unchecked Sendable {
         condition.unlock()
         if let handle, let args = try? JSONDecoder().decode([String].self, from: Data(exec.argsJSON.utf8)) {
             do {
-                let result = try runner.exec(handle, ExecRequest(args: args, stdin: exec.stdin, outputLimit: config.outputLimit))
+                let result = try runner.exec(handle, ExecRequest(args: args, stdin: exec.stdin, outputLimit: config.outputLimit,
+                                                                    mergeStderr: exec.mergeStderr))
                 outcome.stdout = result.stdout
                 outcome.stderr = result.stderr
                 outcome.stdoutTruncated = result.stdoutTruncated

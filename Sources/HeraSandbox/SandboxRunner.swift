@@ -88,7 +88,8 @@ public final class SandboxRunner: @unchecked Sendable {
         let plan = ExecPlan(initPid: sandbox.initPid, cgroupProcsFiles: cgroups.procsFiles(sandbox: sandbox.id), request: request)
         let started = Clock.now()
         let pid = try ProcessSpawn.spawn(launcherCommand + plan.launcherArguments,
-                                         fds: [0: input.read.raw, 1: output.write.raw, 2: errors.write.raw, 3: status.write.raw],
+                                         fds: [0: input.read.raw, 1: output.write.raw,
+                                               2: request.mergeStderr ? output.write.raw : errors.write.raw, 3: status.write.raw],
                                          environment: launcherEnvironment)
         for childEnd in [input.read, output.write, errors.write, status.write] { childEnd.close() }
         let collected: OutputCollector.Collected

@@ -44,14 +44,17 @@ public struct ExecRequest: Sendable, Equatable {
     public var stdin: [UInt8]
     /// Bytes kept per stream; the rest is read and discarded.
     public var outputLimit: Int
+    /// Standard error goes into the same stream as standard output (`stderr` stays empty).
+    public var mergeStderr: Bool
 
     public init(args: [String], env: [String: String] = [:], cwd: String = "/", stdin: [UInt8] = [],
-                outputLimit: Int = 1 << 20) {
+                outputLimit: Int = 1 << 20, mergeStderr: Bool = false) {
         self.args = args
         self.env = env
         self.cwd = cwd
         self.stdin = stdin
         self.outputLimit = outputLimit
+        self.mergeStderr = mergeStderr
     }
 }
 

@@ -9,32 +9,7 @@ private final class Gate: @unchecked Sendable {
     let released = DispatchSemaphore(value: 0)
 }
 
-final class HTTPServerTests: XCTestCase {
-    private var servers: [HTTPServer] = []
-
-    override func tearDown() {
-        for server in servers { server.stop(grace: 0) }
-        servers = []
-        super.tearDown()
-    }
-
-    /// Starts a server on a free loopback port; the default handler echoes method, path and body.
-    private func startServer(
-        limits: HTTPLimits = HTTPLimits(),
-        handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse = { request in
-            HTTPResponse(status: 200, body: Array("\(request.method) \(request.path) ".utf8) + request.body)
-        }
-    ) throws -> HTTPServer {
-        let server = try HTTPServer(host: "127.0.0.1", port: 0, limits: limits, handler: handler)
-        server.start()
-        servers.append(server)
-        return server
-    }
-
-    private func elapsed(since start: Date) -> Double {
-        Date().timeIntervalSince(start)
-    }
-
+final class HTTPServerTests: ServerTestCase {
     func testKeepAliveServesTwoRequestsOnOneConnection() throws {
         let server = try startServer { request in
             HTTPResponse(status: 200, body: Array("\(request.path) from \(request.remoteAddress)".utf8))
@@ -48,20 +23,6 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertTrue(first.bodyText.hasPrefix("/one from 127.0.0.1:"), first.bodyText)
         XCTAssertEqual(first.headers["connection"], "keep-alive")
         XCTAssertTrue(second.bodyText.hasPrefix("/two"))
-    }
-
-    func testPipelinedRequestsAreAnsweredInOrder() throws {
-        let server = try startServer()
-        let client = try TestClient(port: server.port)
-        try client.send(
-            "GET /a HTTP/1.1\r\nHost: t\r\n\r\nPOST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"
-                + "GET /c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        XCTAssertEqual(try client.readResponse().bodyText, "GET /a ")
-        XCTAssertEqual(try client.readResponse().bodyText, "POST /b hi")
-        let last = try client.readResponse()
-        XCTAssertEqual(last.bodyText, "GET /c ")
-        XCTAssertEqual(last.headers["connection"], "close")
-        XCTAssertEqual(try client.readUntilClosed(), [])
     }
 
     func testMalformedRequestGets400AndConnectionCloses() throws {

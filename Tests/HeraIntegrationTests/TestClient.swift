@@ -27,8 +27,9 @@ struct TestClient: Sendable {
         return try send("POST", path, body: Array(body.utf8), contentType: "application/x-www-form-urlencoded")
     }
 
-    func send(_ method: String, _ path: String, body: [UInt8] = [], contentType: String? = nil) throws -> TestResponse {
-        var headers = HTTPHeaders()
+    func send(_ method: String, _ path: String, body: [UInt8] = [], contentType: String? = nil,
+              extraHeaders: [(String, String)] = []) throws -> TestResponse {
+        var headers = HTTPHeaders(extraHeaders.map { (name: $0.0, value: $0.1) })
         if let user, let key {
             headers.add("Authorization", "Basic " + Data("\(user):\(key)".utf8).base64EncodedString())
         }
