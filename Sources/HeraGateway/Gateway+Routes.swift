@@ -1,40 +1,69 @@
 import HeraHTTP
 
+/// One route: a method and a path pattern whose `:name` segments capture values.
+struct Route: Sendable {
+    typealias Handler = @Sendable (Gateway, Caller, [String: String], Parameters) throws -> HTTPResponse
+
+    let method: String
+    let pattern: String
+    let handler: Handler
+
+    var segments: [Substring] { pattern.split(separator: "/") }
+
+    /// The captured values when `path` matches this pattern, else nil.
+    func match(_ path: [String]) -> [String: String]? {
+        let segments = self.segments
+        guard segments.count == path.count else { return nil }
+        var captured: [String: String] = [:]
+        for (pattern, value) in zip(segments, path) {
+            if pattern.hasPrefix(":") { captured[String(pattern.dropFirst())] = value }
+            else if pattern != value { return nil }
+        }
+        return captured
+    }
+}
+
 extension Gateway {
-    /// Maps method and path to a handler. Paths may end with or without a slash.
+    /// Every authenticated route. The OpenAPI document lists exactly these (a test checks).
+    static let routes: [Route] = [
+        Route(method: "GET", pattern: "/sandbox/") { g, c, _, p in try g.sandboxList(c, p) },
+        Route(method: "POST", pattern: "/sandbox/") { g, c, _, p in try g.sandboxCreate(c, p) },
+        Route(method: "GET", pattern: "/sandbox/:id") { g, c, v, _ in try g.sandboxGet(c, v["id"]!) },
+        Route(method: "POST", pattern: "/sandbox/:id/exec") { g, c, v, p in try g.execCreate(c, v["id"]!, p) },
+        Route(method: "GET", pattern: "/sandbox/:id/exec/:exec") { g, c, v, _ in try g.execGet(c, v["id"]!, v["exec"]!) },
+        Route(method: "POST", pattern: "/sandbox/:id/kill") { g, c, v, _ in try g.sandboxKill(c, v["id"]!) },
+        Route(method: "POST", pattern: "/sandbox/:id/wait") { g, c, v, p in try g.sandboxWait(c, v["id"]!, p) },
+        Route(method: "GET", pattern: "/template/") { g, c, _, _ in try g.templateList(c) },
+        Route(method: "GET", pattern: "/template/:id") { g, c, v, _ in try g.templateGet(c, v["id"]!) },
+        Route(method: "POST", pattern: "/template/:id") { g, c, v, p in try g.templateUpdate(c, v["id"]!, p) },
+        Route(method: "GET", pattern: "/cluster/") { g, _, _, _ in try g.clusterGet() },
+    ]
+
+    /// Routes that need no credentials.
+    static let publicPaths = ["/healthz", "/readyz", "/openapi.json"]
+
+    /// Maps method and path to a handler. Paths may end with or without a slash; HEAD is GET.
     func route(_ request: HTTPRequest) throws -> HTTPResponse {
-        let segments = request.path.split(separator: "/").map(String.init)
+        let path = request.path.split(separator: "/").map(String.init)
         let method = request.method == "HEAD" ? "GET" : request.method
-        switch (method, segments.count, segments.first) {
-        case ("GET", 1, "healthz"):
+        switch (method, path) {
+        case ("GET", ["healthz"]):
             return Response.ok()
-        case ("GET", 1, "readyz"):
+        case ("GET", ["readyz"]):
             try pool.query("SELECT 1")
             return Response.ok()
-        case (_, _, "sandbox"), (_, _, "template"), (_, _, "cluster"):
-            break
+        case ("GET", ["openapi.json"]):
+            return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/json")]),
+                                body: Array(OpenAPI.document.utf8))
         default:
-            throw APIError.notFound
+            break
+        }
+        let matching = Gateway.routes.compactMap { route in route.match(path).map { (route, $0) } }
+        guard !matching.isEmpty else { throw APIError.notFound }
+        guard let (route, values) = matching.first(where: { $0.0.method == method }) else {
+            throw APIError.methodNotAllowed(allow: matching.map(\.0.method).joined(separator: ", "))
         }
         let caller = try authenticator.authenticate(request)
-        let parameters = try Parameters(request)
-        switch (method, segments[0], segments.count) {
-        case ("POST", "sandbox", 1): return try sandboxCreate(caller, parameters)
-        case ("GET", "sandbox", 1): return try sandboxList(caller, parameters)
-        case ("GET", "sandbox", 2): return try sandboxGet(caller, segments[1])
-        case ("POST", "sandbox", 3) where segments[2] == "exec": return try execCreate(caller, segments[1], parameters)
-        case ("GET", "sandbox", 4) where segments[2] == "exec": return try execGet(caller, segments[1], segments[3])
-        case ("POST", "sandbox", 3) where segments[2] == "kill": return try sandboxKill(caller, segments[1])
-        case ("POST", "sandbox", 3) where segments[2] == "wait": return try sandboxWait(caller, segments[1], parameters)
-        case ("GET", "cluster", 1): return try clusterGet()
-        case ("GET", "template", 1): return try templateList(caller)
-        case ("GET", "template", 2): return try templateGet(caller, segments[1])
-        case ("POST", "template", 2): return try templateUpdate(caller, segments[1], parameters)
-        case (_, "sandbox", 1), (_, "template", 2): throw APIError.methodNotAllowed(allow: "GET, POST")
-        case (_, "sandbox", 2), (_, "sandbox", 4), (_, "template", 1): throw APIError.methodNotAllowed(allow: "GET")
-        case (_, "sandbox", 3) where ["exec", "kill", "wait"].contains(segments[2]): throw APIError.methodNotAllowed(allow: "POST")
-        case (_, "cluster", 1): throw APIError.methodNotAllowed(allow: "GET")
-        default: throw APIError.notFound
-        }
+        return try route.handler(self, caller, values, try Parameters(request))
     }
 }

@@ -14,6 +14,20 @@ final class HTTPHeadersTests: XCTestCase {
         XCTAssertEqual(headers.fields.map(\.name), ["Content-Type", "X-Tag", "x-tag"])
     }
 
+    func testValuesReturnsEveryRepeatedField() {
+        let cases: [(name: String, fields: [(name: String, value: String)], expected: [String])] = [
+            ("none", [("Host", "a")], []),
+            ("one", [("Authorization", "Bearer x")], ["Bearer x"]),
+            ("two, same case", [("Authorization", "Bearer x"), ("Authorization", "Bearer y")], ["Bearer x", "Bearer y"]),
+            ("two, mixed case", [("authorization", "x"), ("Host", "a"), ("AUTHORIZATION", "y")], ["x", "y"]),
+            ("two, identical values", [("Authorization", "x"), ("Authorization", "x")], ["x", "x"]),
+            ("empty value kept", [("Authorization", ""), ("Authorization", "y")], ["", "y"]),
+        ]
+        for testCase in cases {
+            XCTAssertEqual(HTTPHeaders(testCase.fields).values(for: "Authorization"), testCase.expected, testCase.name)
+        }
+    }
+
     func testRequestInitSplitsTarget() {
         let request = HTTPRequest(method: "GET", target: "/a/b?c=d?e")
         XCTAssertEqual(request.path, "/a/b")

@@ -3,8 +3,6 @@ import XCTest
 @testable import HeraHTTP
 
 final class HTTPParserTests: XCTestCase {
-    private let small = HTTPLimits(maxHeadBytes: 128, maxBodyBytes: 16)
-
     func testRejectsHostileAndMalformedRequestsWithTheRightStatus() {
         let cases: [(name: String, input: String, status: Int)] = [
             ("obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400),
@@ -42,15 +40,6 @@ final class HTTPParserTests: XCTestCase {
                 XCTAssertTrue(requests(outcomes).isEmpty, "\(testCase.name) must not yield a request")
             }
         }
-    }
-
-    func testBodyExactlyAtLimitIsAccepted() {
-        let body = String(repeating: "b", count: 16)
-        let fixed = parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 16\r\n\r\n" + body, limits: small)
-        XCTAssertEqual(requests(fixed).first?.body, Array(body.utf8))
-        let chunked = parse(
-            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n\(body)\r\n0\r\n\r\n", limits: small)
-        XCTAssertEqual(requests(chunked).first?.body, Array(body.utf8))
     }
 
     func testParsesSimpleGetWithQueryAndTrimmedHeaders() throws {
@@ -138,6 +127,15 @@ final class HTTPParserTests: XCTestCase {
         }
     }
 
+    func testKeepsEveryAuthorizationHeaderForTheGatewayToRefuse() throws {
+        let input = "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer one\r\nauthorization: Bearer two\r\n\r\n"
+        for chunkSize in [Int.max, 1] {
+            let request = try XCTUnwrap(requests(parse(input, chunkSize: chunkSize)).first)
+            XCTAssertEqual(request.headers.values(for: "Authorization"), ["Bearer one", "Bearer two"])
+            XCTAssertEqual(request.headers["AUTHORIZATION"], "Bearer one")
+        }
+    }
+
     func testHTTP10WithoutHostIsAccepted() {
         XCTAssertEqual(requests(parse("GET /old HTTP/1.0\r\n\r\n")).first?.path, "/old")
     }
@@ -149,21 +147,5 @@ final class HTTPParserTests: XCTestCase {
         parser.feed(Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8))
         guard case .error(let second) = parser.next() else { return XCTFail("error must persist") }
         XCTAssertEqual(first, second)
-    }
-
-    func testNeverCrashesOnArbitraryBytes() {
-        var generator = SplitMix64(seed: 9112)
-        let alphabet = Array("GET /HTP1.\r\n: \t0123456789abcdefxChunkedTransfer-EncodingContent-Length,;\u{0}".utf8)
-        for _ in 0..<300 {
-            var parser = HTTPParser(limits: small)
-            for _ in 0..<20 {
-                let chunk = (0..<Int.random(in: 0...40, using: &generator)).map { _ in
-                    Bool.random(using: &generator)
-                        ? alphabet.randomElement(using: &generator) ?? 0 : UInt8.random(in: 0...255, using: &generator)
-                }
-                parser.feed(chunk)
-                while case .request = parser.next() {}
-            }
-        }
     }
 }

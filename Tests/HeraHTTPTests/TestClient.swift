@@ -37,6 +37,9 @@ final class TestClient {
             Glibc.close(descriptor)
             throw TestClientError(description: "connect: errno \(code)")
         }
+        // Small writes go out as they are made, so a test can really send one byte per segment.
+        var noDelay: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
     }
 
     deinit {
@@ -99,6 +102,18 @@ final class TestClient {
         while try fill(until: deadline) {}
         defer { buffered = [] }
         return buffered
+    }
+
+    /// Buffers whatever has arrived without blocking; true once the server closed (or reset).
+    func hasBeenClosedByPeer() -> Bool {
+        var state = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        while poll(&state, 1, 0) > 0 {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return true }
+            buffered.append(contentsOf: chunk.prefix(count))
+        }
+        return false
     }
 
     /// Closes with SO_LINGER 0 so the server sees a reset, like a client that crashed.
