@@ -1,20 +1,25 @@
 import Foundation
 
 /// A bounded pool of connections. A caller borrows one for a short piece of work; a connection
-/// that failed is dropped and replaced on the next checkout. Waiting for a connection is bounded.
+/// that failed is dropped and replaced on the next checkout, and so are the idle ones (after a
+/// server restart they are all dead). Waiting for a connection is bounded, and so is every
+/// statement (`queryTimeout`).
 public final class PGPool: @unchecked Sendable {
     public let conninfo: String
     public let size: Int
     public let checkoutTimeout: Double
+    public let queryTimeout: Double
     private let condition = NSCondition()
     private var idle: [PGConnection] = []
     private var open = 0
     private var waiting = 0
 
-    public init(conninfo: String, size: Int, checkoutTimeout: Double = 5) {
+    public init(conninfo: String, size: Int, checkoutTimeout: Double = 5,
+                queryTimeout: Double = PGConnection.defaultQueryTimeout) {
         self.conninfo = conninfo
         self.size = size
         self.checkoutTimeout = checkoutTimeout
+        self.queryTimeout = queryTimeout
     }
 
     /// Connections in use and callers waiting for one.
@@ -62,7 +67,7 @@ public final class PGPool: @unchecked Sendable {
         open += 1
         condition.unlock()
         do {
-            return try PGConnection(conninfo)
+            return try PGConnection(conninfo, queryTimeout: queryTimeout)
         } catch {
             condition.lock()
             open -= 1
@@ -77,7 +82,8 @@ public final class PGPool: @unchecked Sendable {
         if connection.isHealthy {
             idle.append(connection)
         } else {
-            open -= 1
+            open -= 1 + idle.count
+            idle.removeAll()
         }
         condition.signal()
         condition.unlock()

@@ -48,11 +48,23 @@ final class Authenticator: @unchecked Sendable {
               let colon = text.firstIndex(of: ":") else { throw APIError.unauthenticated }
         let name = String(text[..<colon])
         let key = String(text[text.index(after: colon)...])
-        guard !name.isEmpty, name.utf8.count <= 64, !key.isEmpty, key.utf8.count <= 256 else { throw APIError.unauthenticated }
+        guard Authenticator.isAccountName(name), !key.isEmpty, key.utf8.count <= 256 else { throw APIError.unauthenticated }
         let entry = try account(name)
         let matches = Crypto.constantTimeEqual(entry.keyHash, APIKey.hash(key))
         guard matches, let id = entry.id, !entry.disabled else { throw APIError.unauthenticated }
         return Caller(id: id, name: name)
+    }
+
+    /// The shape the accounts table allows: anything else cannot be an account.
+    static func isAccountName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...64).contains(bytes.count), let first = bytes.first, isAlphanumeric(first) else { return false }
+        return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+    }
+
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 
     private func account(_ name: String) throws -> Entry {

@@ -7,7 +7,6 @@ extension Gateway {
     static let maxStdinBytes = 4 << 20
 
     func execCreate(_ caller: Caller, _ sandboxID: String, _ parameters: Parameters) throws -> HTTPResponse {
-        try Gateway.checkSandboxID(sandboxID)
         let args = try parameters.command()
         let stdin = Array((parameters["stdin"] ?? "").utf8)
         guard stdin.count <= Gateway.maxStdinBytes else { throw APIError("RequestTooLarge", 413, "stdin is larger than 4 MiB") }

@@ -1,3 +1,4 @@
+import Foundation
 import HeraHTTP
 
 /// One route: a method and a path pattern whose `:name` segments capture values.
@@ -16,7 +17,11 @@ struct Route: Sendable {
         guard segments.count == path.count else { return nil }
         var captured: [String: String] = [:]
         for (pattern, value) in zip(segments, path) {
-            if pattern.hasPrefix(":") { captured[String(pattern.dropFirst())] = value }
+            if pattern.hasPrefix(":") {
+                // Percent-decoded, so a template can be named as account%2Fname.
+                guard let decoded = value.removingPercentEncoding else { return nil }
+                captured[String(pattern.dropFirst())] = decoded
+            }
             else if pattern != value { return nil }
         }
         return captured
@@ -28,11 +33,13 @@ extension Gateway {
     static let routes: [Route] = [
         Route(method: "GET", pattern: "/sandbox/") { g, c, _, p in try g.sandboxList(c, p) },
         Route(method: "POST", pattern: "/sandbox/") { g, c, _, p in try g.sandboxCreate(c, p) },
-        Route(method: "GET", pattern: "/sandbox/:id") { g, c, v, _ in try g.sandboxGet(c, v["id"]!) },
-        Route(method: "POST", pattern: "/sandbox/:id/exec") { g, c, v, p in try g.execCreate(c, v["id"]!, p) },
-        Route(method: "GET", pattern: "/sandbox/:id/exec/:exec") { g, c, v, _ in try g.execGet(c, v["id"]!, v["exec"]!) },
-        Route(method: "POST", pattern: "/sandbox/:id/kill") { g, c, v, _ in try g.sandboxKill(c, v["id"]!) },
-        Route(method: "POST", pattern: "/sandbox/:id/wait") { g, c, v, p in try g.sandboxWait(c, v["id"]!, p) },
+        Route(method: "GET", pattern: "/sandbox/:id") { g, c, v, _ in try g.sandboxGet(c, try Gateway.sandboxID(v["id"]!)) },
+        Route(method: "POST", pattern: "/sandbox/:id/exec") { g, c, v, p in try g.execCreate(c, try Gateway.sandboxID(v["id"]!), p) },
+        Route(method: "GET", pattern: "/sandbox/:id/exec/:exec") { g, c, v, _ in
+            try g.execGet(c, try Gateway.sandboxID(v["id"]!), v["exec"]!)
+        },
+        Route(method: "POST", pattern: "/sandbox/:id/kill") { g, c, v, _ in try g.sandboxKill(c, try Gateway.sandboxID(v["id"]!)) },
+        Route(method: "POST", pattern: "/sandbox/:id/wait") { g, c, v, p in try g.sandboxWait(c, try Gateway.sandboxID(v["id"]!), p) },
         Route(method: "GET", pattern: "/template/") { g, c, _, _ in try g.templateList(c) },
         Route(method: "GET", pattern: "/template/:id") { g, c, v, _ in try g.templateGet(c, v["id"]!) },
         Route(method: "POST", pattern: "/template/:id") { g, c, v, p in try g.templateUpdate(c, v["id"]!, p) },

@@ -49,8 +49,7 @@ extension Gateway {
         if let state, !Gateway.states.contains(state) {
             throw APIError.malformed("state must be one of \(Gateway.states.joined(separator: ", "))")
         }
-        let before = parameters["before"]
-        if let before { try Gateway.checkSandboxID(before) }
+        let before = try parameters["before"].map(Gateway.sandboxID)
         let rows = try pool.query(
             """
             SELECT \(Gateway.sandboxColumns) \(Gateway.sandboxJoins)
@@ -82,7 +81,6 @@ extension Gateway {
     }
 
     func sandboxKill(_ caller: Caller, _ id: String) throws -> HTTPResponse {
-        try Gateway.checkSandboxID(id)
         guard let row = try pool.query("SELECT status, message, node_id FROM sandbox_request_kill($1, $2)",
                                         [String(caller.id), id]).first, let status = row["status"] else {
             throw APIError("InternalError", 500, "kill returned nothing")
@@ -94,7 +92,6 @@ extension Gateway {
 
     /// The sandbox if the caller may see it; SandboxDoesNotExist or PermissionDenied otherwise.
     func sandboxRow(_ caller: Caller, _ id: String) throws -> PGRow {
-        try Gateway.checkSandboxID(id)
         guard let row = try pool.query(
             "SELECT \(Gateway.sandboxColumns), account_may_use($2, s) AS allowed \(Gateway.sandboxJoins) WHERE s.id = $1",
             [id, String(caller.id)]).first else { throw APIError.noSuchSandbox }
@@ -102,8 +99,10 @@ extension Gateway {
         return row
     }
 
-    static func checkSandboxID(_ id: String) throws {
-        guard UUID(uuidString: id) != nil else { throw APIError.noSuchSandbox }
+    /// The canonical (lower-case) form of a sandbox id; SandboxDoesNotExist when it is not a UUID.
+    static func sandboxID(_ text: String) throws -> String {
+        guard let uuid = UUID(uuidString: text) else { throw APIError.noSuchSandbox }
+        return uuid.uuidString.lowercased()
     }
 
     static let sandboxColumns = """

@@ -15,7 +15,7 @@ public final class Gateway: @unchecked Sendable {
 
     public init(config: GatewayConfig) throws {
         self.config = config
-        pool = PGPool(conninfo: config.databaseURL, size: config.poolSize)
+        pool = PGPool(conninfo: config.databaseURL, size: config.poolSize, queryTimeout: GatewayConfig.queryTimeoutSeconds)
         authenticator = Authenticator(pool: pool)
         events = EventWaiter(conninfo: config.databaseURL)
         waker = NodeWaker(pool: pool)

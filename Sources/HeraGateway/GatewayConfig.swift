@@ -8,6 +8,8 @@ public struct GatewayConfig: Sendable {
     public static let defaultMaxExecWaitSeconds = 3_600
     /// How long `kill` waits for the node to confirm before answering anyway.
     public static let killWaitSeconds = 10.0
+    /// Longest a statement may take before the request fails with ServiceUnavailable.
+    public static let queryTimeoutSeconds = 10.0
     /// `POST /sandbox/:id/wait`: default and largest `timeout`.
     public static let defaultWaitSeconds = 30
     public static let maxWaitSeconds = 600

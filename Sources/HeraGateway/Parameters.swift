@@ -12,9 +12,10 @@ struct Parameters {
         try addForm(request.query, from: "query string")
         guard !request.body.isEmpty else { return }
         let contentType = (request.headers["Content-Type"] ?? "").lowercased()
-        if contentType.hasPrefix("application/json") {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        if mediaType == "application/json" {
             try addJSON(request.body)
-        } else if contentType.isEmpty || contentType.hasPrefix("application/x-www-form-urlencoded") {
+        } else if mediaType.isEmpty || mediaType == "application/x-www-form-urlencoded" {
             guard let text = String(validating: request.body, as: UTF8.self) else {
                 throw APIError.malformed("the body is not valid UTF-8")
             }
@@ -27,6 +28,9 @@ struct Parameters {
     subscript(_ key: String) -> String? { values[key] }
 
     private mutating func set(_ key: String, _ value: String) throws {
+        guard !key.utf8.contains(0), !value.utf8.contains(0) else {
+            throw APIError.malformed("parameter \(key.utf8.contains(0) ? "names" : key) must not contain NUL bytes")
+        }
         guard values[key] == nil else { throw APIError.malformed("parameter \(key) is given twice") }
         values[key] = value
     }
@@ -75,6 +79,17 @@ struct Parameters {
         return decoded
     }
 
+    /// Linux refuses argument lists much beyond this; refuse them here with a clear message.
+    static let maxCommandBytes = 256 << 10
+    static let maxArguments = 4096
+
+    static func checkCommandSize(_ arguments: [String]) throws {
+        guard arguments.count <= maxArguments else { throw APIError.malformed("at most \(maxArguments) arguments") }
+        guard arguments.reduce(0, { $0 + $1.utf8.count + 1 }) <= maxCommandBytes else {
+            throw APIError.malformed("the command is longer than \(maxCommandBytes / 1024) KiB")
+        }
+    }
+
     // MARK: Typed access
 
     func bool(_ key: String, default value: Bool) throws -> Bool {
@@ -107,11 +122,12 @@ struct Parameters {
             guard let strings = try? JSONDecoder().decode([String].self, from: Data(args.utf8)), !strings.isEmpty else {
                 throw APIError.malformed("args must be a non-empty JSON array of strings")
             }
-            guard strings.allSatisfy({ !$0.utf8.contains(0) }) else { throw APIError.malformed("args must not contain NUL bytes") }
+            guard !strings[0].isEmpty else { throw APIError.malformed("args[0], the program, must not be empty") }
+            try Parameters.checkCommandSize(strings)
             return strings
         }
         if let command = values["command"] {
-            guard !command.utf8.contains(0) else { throw APIError.malformed("command must not contain NUL bytes") }
+            try Parameters.checkCommandSize([command])
             return ["/bin/sh", "-c", command]
         }
         throw APIError.malformed("args or command is required")

@@ -100,6 +100,18 @@ final class HTTPServerTests: ServerTestCase {
         XCTAssertTrue((0.35...2.0).contains(elapsed(since: start)), "took \(elapsed(since: start)) s")
     }
 
+    func testWaitingBeforeTheFirstByteDoesNotExtendHeadTimeout() throws {
+        // Regression: the head clock used to restart at the first byte, so a client that waited
+        // almost a head timeout before trickling held its connection for nearly two.
+        let server = try startServer(limits: HTTPLimits(headTimeout: 0.5))
+        let client = try TestClient(port: server.port)
+        let start = Date()
+        Thread.sleep(forTimeInterval: 0.35)
+        try client.send("GET / HTTP/1.1\r\n")
+        XCTAssertEqual(try client.readResponse().status, 408)
+        XCTAssertTrue((0.45...0.75).contains(elapsed(since: start)), "took \(elapsed(since: start)) s")
+    }
+
     func testSilentConnectionIsClosedWithoutResponse() throws {
         let server = try startServer(limits: HTTPLimits(headTimeout: 0.2))
         let client = try TestClient(port: server.port)

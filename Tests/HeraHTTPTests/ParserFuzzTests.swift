@@ -30,7 +30,7 @@ final class ParserFuzzTests: XCTestCase {
     ]
 
     private static let environment = ProcessInfo.processInfo.environment
-    private static let iterations = environment["HERA_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 4000
+    private static let iterations = environment["HERA_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 20000
     private static let seed = environment["HERA_FUZZ_SEED"].flatMap { UInt64($0) } ?? 9112
 
     /// Inputs the fuzzer found; kept as regression rows (see the report of the hardening pass).

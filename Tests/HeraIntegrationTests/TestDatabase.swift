@@ -46,12 +46,12 @@ func requireRoot(file: StaticString = #filePath, line: UInt = #line) {
 /// The built `hera` executable, which is also the sandbox launcher. The test script sets HERA_BIN.
 func heraBinary() throws -> String {
     guard let path = ProcessInfo.processInfo.environment["HERA_BIN"], FileManager.default.isExecutableFile(atPath: path) else {
-        throw XCTSkipFailure("HERA_BIN must name the built hera executable (the test script sets it)")
+        throw TestSetupError("HERA_BIN must name the built hera executable (the test script sets it)")
     }
     return path
 }
 
-struct XCTSkipFailure: Error, CustomStringConvertible {
+struct TestSetupError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
