@@ -85,4 +85,5 @@ CREATE TABLE execs (
     CHECK ((state = 'done') = (finished_at IS NOT NULL))
 );
 CREATE INDEX execs_pending ON execs (sandbox_id) WHERE state = 'pending';
+CREATE INDEX execs_unfinished ON execs (sandbox_id) WHERE state <> 'done';
 CREATE INDEX execs_by_sandbox ON execs (sandbox_id);

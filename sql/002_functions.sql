@@ -175,6 +175,10 @@ BEGIN
     RETURN true;
 END $$;
 
+-- Commands of one sandbox that may wait or run at once.
+CREATE FUNCTION exec_unfinished_limit() RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$ SELECT 64 $$;
+
 -- Queues a command for a live sandbox the caller may use.
 CREATE FUNCTION exec_create(p_caller_id bigint, p_sandbox_id uuid, p_args jsonb, p_stdin bytea, p_merge_stderr boolean)
 RETURNS TABLE (status text, message text, exec_id bigint, node_id bigint)
@@ -192,6 +196,11 @@ BEGIN
     END IF;
     IF v.state = 'finished' OR v.kill_requested THEN
         RETURN QUERY SELECT 'SandboxNoLongerAlive', 'the sandbox has finished', NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    IF (SELECT count(*) FROM execs e WHERE e.sandbox_id = p_sandbox_id AND e.state <> 'done') >= exec_unfinished_limit() THEN
+        RETURN QUERY SELECT 'QueueFull', format('this sandbox already has %s commands waiting or running', exec_unfinished_limit()),
+            NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
     INSERT INTO execs (sandbox_id, args, stdin, merge_stderr) VALUES (p_sandbox_id, p_args, p_stdin, p_merge_stderr)

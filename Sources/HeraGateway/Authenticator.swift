@@ -3,10 +3,11 @@ import HeraDB
 import HeraHTTP
 import HeraSupport
 
-/// The account a request acts as.
+/// The account a request acts as, and whether its client is still there to hear the answer.
 struct Caller {
     let id: Int
     let name: String
+    var isConnected: @Sendable () -> Bool = { true }
 }
 
 /// HTTP Basic authentication: account name as the user, API key as the password (the key may
@@ -52,7 +53,7 @@ final class Authenticator: @unchecked Sendable {
         let entry = try account(name)
         let matches = Crypto.constantTimeEqual(entry.keyHash, APIKey.hash(key))
         guard matches, let id = entry.id, !entry.disabled else { throw APIError.unauthenticated }
-        return Caller(id: id, name: name)
+        return Caller(id: id, name: name, isConnected: request.isClientConnected)
     }
 
     /// The shape the accounts table allows: anything else cannot be an account.

@@ -29,6 +29,13 @@ final class EventWaiter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Requests waiting right now.
+    var waiting: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return waiters.values.reduce(0, +)
+    }
+
     func start() {
         listener.start()
     }
@@ -42,8 +49,8 @@ final class EventWaiter: @unchecked Sendable {
     }
 
     /// Returns the first non-nil value of `check`, re-run on each notification of `key` and each poll,
-    /// or nil when `deadline` passes first.
-    func wait<T>(for key: String, until deadline: Date, check: () throws -> T?) throws -> T? {
+    /// or nil when `deadline` passes first or `caller`'s client has hung up (seen at the next poll).
+    func wait<T>(for key: String, until deadline: Date, caller: Caller, check: () throws -> T?) throws -> T? {
         condition.lock()
         waiters[key, default: 0] += 1
         condition.unlock()
@@ -62,7 +69,7 @@ final class EventWaiter: @unchecked Sendable {
             condition.unlock()
             if let value = try check() { return value }
             let now = Date()
-            if now >= deadline || isStopping { return nil }
+            if now >= deadline || isStopping || !caller.isConnected() { return nil }
             let wakeAt = min(deadline, now.addingTimeInterval(EventWaiter.pollInterval))
             condition.lock()
             while generation[key, default: 0] == seen && !stopping && Date() < wakeAt {

@@ -27,7 +27,7 @@ extension Gateway {
         if let node = row.int("node_id") { waker.wake(node: node) }
         guard sync else { return Response.ok(["exec_id": execID]) }
         let deadline = Date(timeIntervalSinceNow: Double(config.maxExecWaitSeconds))
-        guard let done = try events.wait(for: "exec:\(execID)", until: deadline, check: { try execDone(execID) }) else {
+        guard let done = try events.wait(for: "exec:\(execID)", until: deadline, caller: caller, check: { try execDone(execID) }) else {
             return Response.ok(["exec_id": execID, "finished": false])
         }
         return try Gateway.execJSON(done)

@@ -73,7 +73,7 @@ extension Gateway {
     }
 
     private func sandboxWait(_ caller: Caller, _ id: String, until deadline: Date) throws -> HTTPResponse {
-        let sandbox = try events.wait(for: "sandbox:" + id, until: deadline) { () -> PGRow? in
+        let sandbox = try events.wait(for: "sandbox:" + id, until: deadline, caller: caller) { () -> PGRow? in
             let current = try sandboxRow(caller, id)
             return current["state"] == "finished" ? current : nil
         } ?? sandboxRow(caller, id)

@@ -19,12 +19,17 @@ public final class Gateway: @unchecked Sendable {
         authenticator = Authenticator(pool: pool)
         events = EventWaiter(conninfo: config.databaseURL)
         waker = NodeWaker(pool: pool)
-        server = try HTTPServer(host: config.host, port: config.port) { [weak self] request in
+        server = try HTTPServer(host: config.host, port: config.port, headCheck: { [weak self] head in
+            self?.checkHead(head)
+        }) { [weak self] request in
             self?.handle(request) ?? Response.error(.stopping, requestID: "")
         }
     }
 
     public var port: Int { server.port }
+
+    /// Requests waiting for a node (sync exec, kill, wait) right now.
+    public var waitingRequests: Int { events.waiting }
 
     public func start() {
         events.start()
@@ -41,11 +46,23 @@ public final class Gateway: @unchecked Sendable {
         waker.stop()
     }
 
+    /// Refuses a request without valid credentials before its body is read.
+    func checkHead(_ head: HTTPRequest) -> HTTPResponse? {
+        guard !Gateway.publicPaths.contains(head.path) else { return nil }
+        let response = answer(head) { _ = try authenticator.authenticate(head); return nil }
+        return response.status == 200 ? nil : response
+    }
+
     func handle(_ request: HTTPRequest) -> HTTPResponse {
+        answer(request) { try route(request) }
+    }
+
+    /// Runs `body` and turns whatever it throws into the API's error answer; nil is 200 ok.
+    private func answer(_ request: HTTPRequest, _ body: () throws -> HTTPResponse?) -> HTTPResponse {
         let requestID = request.headers["X-Request-Id"].flatMap { $0.count <= 128 ? $0 : nil } ?? Crypto.hex(Crypto.randomBytes(8))
         var response: HTTPResponse
         do {
-            response = try route(request)
+            response = try body() ?? HTTPResponse(status: 200)
         } catch let error as APIError {
             response = Response.error(error, requestID: requestID)
         } catch let error as PGError where error.isConnectionFailure {

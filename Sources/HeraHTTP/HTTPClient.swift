@@ -43,6 +43,11 @@ public final class HTTPClient {
         }
     }
 
+    /// Sends bytes as they are (a request head, say, without its body) and reads one response.
+    public func sendRaw(_ bytes: [UInt8]) throws -> HTTPResponse {
+        try exchange(bytes)
+    }
+
     private func exchange(_ request: [UInt8]) throws -> HTTPResponse {
         let deadline = Deadline.after(seconds: timeout)
         let connection = try socket ?? connect()

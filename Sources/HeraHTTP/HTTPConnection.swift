@@ -14,17 +14,19 @@ final class HTTPConnection: @unchecked Sendable {
     private let remoteAddress: String
     private let limits: HTTPLimits
     private let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    private let headCheck: HTTPHeadCheck?
 
     private let lock = NSLock()
     private var isIdle = false
     private var isStopRequested = false
     private var isClosed = false
 
-    init(socket: Socket, remoteAddress: String, limits: HTTPLimits,
+    init(socket: Socket, remoteAddress: String, limits: HTTPLimits, headCheck: HTTPHeadCheck?,
          handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
         self.socket = socket
         self.remoteAddress = remoteAddress
         self.limits = limits
+        self.headCheck = headCheck
         self.handler = handler
     }
 
@@ -63,10 +65,14 @@ final class HTTPConnection: @unchecked Sendable {
         // The deadline of the current phase; it starts when the phase is first seen waiting.
         var phaseTimer: (phase: HTTPParser.Phase, deadline: Deadline)?
         var hasServedRequest = false
+        var headChecked = false
         while true {
             switch parser.next() {
             case .request(var request):
+                if !headChecked, let refusal = check(request) { return finish(with: refusal) }
+                headChecked = false
                 request.remoteAddress = remoteAddress
+                request.isClientConnected = { [socket] in socket.peerIsConnected }
                 let response = handler(request)
                 let keepAlive = request.keepAlive && !stopRequested && !ResponseEncoding.requestsClose(response)
                 let bytes = ResponseEncoding.encode(response, headOnly: request.method == "HEAD", keepAlive: keepAlive)
@@ -76,12 +82,20 @@ final class HTTPConnection: @unchecked Sendable {
                 phaseTimer = nil
 
             case .expectContinue:
+                if !headChecked, let head = parser.pendingHead {
+                    headChecked = true
+                    if let refusal = check(head) { return finish(with: refusal) }
+                }
                 guard send(ResponseEncoding.continueResponse) else { return }
 
             case .error(let error):
                 return finish(with: .parseFailure(error))
 
             case .needMore:
+                if !headChecked, let head = parser.pendingHead {
+                    headChecked = true
+                    if let refusal = check(head) { return finish(with: refusal) }
+                }
                 let phase = parser.phase
                 // A fresh connection's head clock runs from accept: waiting before the first
                 // byte must not buy a slow-loris client a second head timeout.
@@ -105,6 +119,14 @@ final class HTTPConnection: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// The head check's refusal, if any (it is answered with Connection: close, the body unread).
+    private func check(_ head: HTTPRequest) -> HTTPResponse? {
+        guard let headCheck else { return nil }
+        var head = head
+        head.remoteAddress = remoteAddress
+        return headCheck(head)
     }
 
     private func timeout(for phase: HTTPParser.Phase) -> Double {

@@ -71,6 +71,15 @@ public struct HTTPParser {
         }
     }
 
+    /// The request whose body is being read (its `body` still empty), if any.
+    var pendingHead: HTTPRequest? {
+        switch stage {
+        case .head: nil
+        case .fixedBody(let request, _), .chunkSize(let request), .chunkData(let request, _),
+             .chunkDataEnd(let request), .trailers(let request, _, _): request
+        }
+    }
+
     var phase: Phase {
         guard case .head = stage else { return .body }
         return headBytes == 0 && position == buffer.count ? .idle : .head

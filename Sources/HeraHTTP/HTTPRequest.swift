@@ -14,6 +14,8 @@ public struct HTTPRequest: Sendable {
     public var keepAlive: Bool
     /// The peer as "ip:port" ("[ip]:port" for IPv6), filled in by the server.
     public var remoteAddress: String
+    /// While the handler runs: false once the client has hung up, so a long wait can give up.
+    public var isClientConnected: @Sendable () -> Bool = { true }
 
     /// Builds a request; `path` and `query` are derived from `target`.
     public init(

@@ -9,6 +9,7 @@ public final class HTTPServer: @unchecked Sendable {
     private let listener: Listener
     private let limits: HTTPLimits
     private let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    private let headCheck: HTTPHeadCheck?
     private let registry: ConnectionRegistry
     private let acceptLoopFinished = DispatchSemaphore(value: 0)
     private let lifecycleLock = NSLock()
@@ -17,11 +18,14 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Binds and listens immediately (SO_REUSEADDR; port 0 picks a free port).
     /// Throws a `SocketError` naming the failed call (e.g. "bind(0.0.0.0:80)") if that fails.
+    /// `headCheck` sees each request's head before its body is read (see `HTTPHeadCheck`).
     public init(host: String, port: Int, limits: HTTPLimits = HTTPLimits(),
+                headCheck: HTTPHeadCheck? = nil,
                 handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) throws {
         listener = try Listener(host: host, port: port)
         self.port = listener.port
         self.limits = limits
+        self.headCheck = headCheck
         self.handler = handler
         registry = ConnectionRegistry(capacity: limits.maxConnections)
     }
@@ -78,7 +82,8 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func serve(_ socket: Socket, remoteAddress: String) {
-        let connection = HTTPConnection(socket: socket, remoteAddress: remoteAddress, limits: limits, handler: handler)
+        let connection = HTTPConnection(socket: socket, remoteAddress: remoteAddress, limits: limits,
+                                        headCheck: headCheck, handler: handler)
         guard registry.admit(connection) else {
             let response = HTTPResponse.jsonError(status: 503, name: "ServiceUnavailable", message: "too many connections")
             return connection.reject(with: response)

@@ -89,6 +89,15 @@ struct Socket: Sendable {
         }
     }
 
+    /// False once the peer has closed or reset the connection; never blocks. Unread input
+    /// (a pipelined request) does not count as closed.
+    var peerIsConnected: Bool {
+        let peerHungUp: Int16 = 0x2000   // POLLRDHUP (Linux), which the Glibc module does not export
+        var state = pollfd(fd: descriptor, events: peerHungUp, revents: 0)
+        guard poll(&state, 1, 0) > 0 else { return true }
+        return state.revents & (peerHungUp | Int16(POLLHUP | POLLERR | POLLNVAL)) == 0
+    }
+
     func shutdown(_ how: Int32) {
         _ = Glibc.shutdown(descriptor, how)
     }

@@ -248,6 +248,18 @@ public final class NodeWorker: @unchecked Sendable {
         }
     }
 
+    static func startFailureCode(_ error: Error) -> Int32 {
+        if case SandboxError.setupFailed(_, let code) = error, code == ENOENT { return 127 }
+        return 126
+    }
+
+    static func startFailureReason(_ error: Error) -> String {
+        switch error {
+        case SandboxError.setupFailed(_, let code), SandboxError.system(_, let code): String(cString: strerror(code))
+        default: "the sandbox could not start it"
+        }
+    }
+
     private func run(_ exec: NodeStore.ClaimedExec) {
         var outcome = NodeStore.ExecOutcome()
         condition.lock()
@@ -264,13 +276,14 @@ public final class NodeWorker: @unchecked Sendable {
                 outcome.exitCode = result.exitCode
                 outcome.signal = result.signal
                 outcome.oomKilled = result.oomKilled
-            } catch SandboxError.setupFailed(let step, let code) where step == "execve" || step == "chdir" {
-                outcome.exitCode = code == ENOENT ? 127 : 126
-                outcome.stderr = Array("hera: cannot run \(args[0]): \(String(cString: strerror(code)))\n".utf8)
             } catch SandboxError.sandboxGone {
                 outcome.error = "the sandbox ended while the command ran"
             } catch {
-                outcome.error = "the command could not be run: \(error)"
+                // As a shell reports it: 127 for a program that is not there, 126 for any other
+                // failure to start (fork refused by the pids limit, …). No host detail leaks.
+                Log.warn("a command could not start", ["exec": exec.id, "error": "\(error)"])
+                outcome.exitCode = NodeWorker.startFailureCode(error)
+                outcome.stderr = Array("hera: cannot run \(args[0]): \(NodeWorker.startFailureReason(error))\n".utf8)
             }
         } else {
             outcome.error = handle == nil ? "the sandbox is not running on its node" : "bad arguments"

@@ -77,10 +77,26 @@ final class ParametersTests: XCTestCase {
         }
     }
 
+    func testNULBytesAreRefusedInEveryValue() {
+        for body in ["template=busybox%00junk", "owner=me%00zz", "a%00b=1", "command=a%00b"] {
+            XCTAssertThrowsError(try Parameters(request(body: body)), body)
+        }
+        XCTAssertThrowsError(try Parameters(request(body: #"{"template": "busy\u0000box"}"#, contentType: "application/json")))
+    }
+
+    func testMediaTypeMustMatchExactly() throws {
+        XCTAssertNoThrow(try Parameters(request(body: "{}", contentType: "application/json; charset=utf-8")))
+        for type in ["application/jsonfoo", "application/x-www-form-urlencodedXYZ"] {
+            XCTAssertThrowsError(try Parameters(request(body: "a=1", contentType: type)), type)
+        }
+    }
+
     func testCommandForms() throws {
         XCTAssertEqual(try Parameters(request(body: "command=ls+-l")).command(), ["/bin/sh", "-c", "ls -l"])
         XCTAssertEqual(try Parameters(request(body: "args=%5B%22ls%22%5D")).command(), ["ls"])
-        for body in ["args=%5B%5D", "args=%5B1%5D", "args=ls", "args=%7B%7D", "", "args=%5B%22a%22%5D&command=b"] {
+        let huge = "command=" + String(repeating: "x", count: 300_000)
+        for body in ["args=%5B%5D", "args=%5B1%5D", "args=ls", "args=%7B%7D", "", "args=%5B%22a%22%5D&command=b",
+                     "args=%5B%22%22%5D", huge] {
             XCTAssertThrowsError(try Parameters(request(body: body)).command(), body)
         }
     }

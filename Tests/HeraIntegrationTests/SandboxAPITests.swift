@@ -1,6 +1,7 @@
 import Foundation
 import HeraAdmin
 import HeraDB
+import HeraHTTP
 import XCTest
 
 /// The whole path: HTTP request → reservation → node → sandbox under cgroups → answer.
@@ -66,6 +67,45 @@ final class SandboxAPITests: XCTestCase {
         XCTAssertEqual(response.json["code"] as? Int, 127)
         XCTAssertTrue((response.json["stderr"] as? String ?? "").contains("no-such-program"))
         XCTAssertEqual(try cluster.sandboxState(client, id), "running")
+    }
+
+    func testUnauthenticatedBodyIsRefusedBeforeItIsRead() throws {
+        // Only the head is sent; the 401 must come without waiting for the 8 MB announced.
+        let head = "POST /sandbox/ HTTP/1.1\r\nHost: x\r\nContent-Length: 8000000\r\n\r\n"
+        let client = HTTPClient(port: client.port, timeout: 5)
+        defer { client.close() }
+        let start = Date()
+        let response = try client.sendRaw(Array(head.utf8))
+        XCTAssertEqual(response.status, 401)
+        XCTAssertLessThan(-start.timeIntervalSinceNow, 2)
+    }
+
+    func testAClientThatHangsUpStopsItsWait() throws {
+        let id = try cluster.createSandbox(client)
+        XCTAssertEqual(try client.post("/sandbox/\(id)/exec", [("command", "true")]).status, 200)
+        let hangingUp = HTTPClient(port: client.port, timeout: 0.5)
+        let body = "command=sleep+30"
+        let auth = "Basic " + Data("\(cluster.account):\(cluster.key)".utf8).base64EncodedString()
+        XCTAssertThrowsError(try hangingUp.send("POST", "/sandbox/\(id)/exec", headers: HTTPHeaders([
+            ("Authorization", auth), ("Content-Type", "application/x-www-form-urlencoded")]), body: Array(body.utf8)))
+        hangingUp.close()
+        XCTAssertTrue(cluster.eventually(within: 5) { cluster.gateways[0].waitingRequests == 0 },
+                      "the gateway still waits for a client that hung up")
+    }
+
+    func testUpperCaseSandboxIDsWork() throws {
+        let id = try cluster.createSandbox(client)
+        XCTAssertEqual(try client.get("/sandbox/\(id.uppercased())").json["id"] as? String, id)
+    }
+
+    func testTooManyWaitingCommandsIsQueueFull() throws {
+        let id = try cluster.createSandbox(client)
+        for _ in 0..<64 {
+            XCTAssertEqual(try client.post("/sandbox/\(id)/exec", [("command", "sleep 20"), ("sync", "false")]).status, 200)
+        }
+        let refused = try client.post("/sandbox/\(id)/exec", [("command", "true"), ("sync", "false")])
+        XCTAssertEqual(refused.status, 429)
+        XCTAssertEqual(refused.apiStatus, "QueueFull")
     }
 
     func testWrongMethodIs405WithAllow() throws {
