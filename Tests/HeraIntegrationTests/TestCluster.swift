@@ -54,7 +54,8 @@ final class TestCluster {
         config.slots = slots
         config.databaseURL = databaseURL
         config.scratchRoot = TestCluster.testDirectory + "/scratch-" + name
-        config.cgroupParent = "hera-test-" + name
+        // Unique per test process: test runs side by side never touch each other's sandboxes.
+        config.cgroupParent = "hera-test-\(getpid())/" + name
         let node = try NodeWorker(config: config)
         try node.start()
         nodes.append(node)

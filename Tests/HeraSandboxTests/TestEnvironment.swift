@@ -6,11 +6,12 @@ import XCTest
 /// What the integration tests need: root, cgroups, and the `hera` executable in HERA_BIN
 /// (set by the lead's test script after `swift build`). Anything missing fails the test loudly.
 enum TestEnvironment {
-    static let directory = "/tmp/hera-sandbox-tests"
+    static let directory = (ProcessInfo.processInfo.environment["HERA_TEST_DIR"] ?? "/tmp/hera-sandbox-tests-\(getpid())") + "/sandbox"
     static let templateDirectory = directory + "/template"
     static let scratchRoot = directory + "/scratch"
-    /// Below the test process's own cgroups, apart from any real worker's "hera" parent.
-    static let cgroupParent = "hera-sandbox-tests"
+    /// Below the test process's own cgroups, apart from any real worker's "hera" parent and from
+    /// other test runs on the same machine.
+    static let cgroupParent = "hera-sandbox-tests-\(getpid())"
 
     struct Unavailable: Error, CustomStringConvertible { let description: String }
 
