@@ -10,6 +10,7 @@ let package = Package(
         // C libraries from Debian packages (libpq-dev, libssl-dev).
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        .systemLibrary(name: "CSSL", path: "Sources/CSSL"),
         // The single-threaded launcher that sets up namespaces and mounts.
         .target(name: "CLauncher", path: "Sources/CLauncher"),
 
@@ -18,7 +19,8 @@ let package = Package(
         .target(name: "HeraHTTP"),
         .target(name: "HeraDB", dependencies: ["CLibPQ", "HeraSupport"]),
         .target(name: "HeraSandbox"),
-        .target(name: "HeraGateway", dependencies: ["HeraHTTP", "HeraDB", "HeraSupport"]),
+        .target(name: "HeraWebhook", dependencies: ["CSSL", "HeraSupport"]),
+        .target(name: "HeraGateway", dependencies: ["HeraHTTP", "HeraDB", "HeraSupport", "HeraWebhook"]),
         .target(name: "HeraNode", dependencies: ["HeraDB", "HeraSandbox", "HeraSupport"]),
         .target(name: "HeraAdmin", dependencies: ["HeraDB", "HeraSupport", "HeraSandbox", "HeraGateway", "HeraNode"]),
         .executableTarget(
@@ -27,6 +29,7 @@ let package = Package(
 
         .testTarget(name: "HeraHTTPTests", dependencies: ["HeraHTTP"]),
         .testTarget(name: "HeraSandboxTests", dependencies: ["HeraSandbox"]),
+        .testTarget(name: "HeraWebhookTests", dependencies: ["HeraWebhook", "HeraHTTP", "HeraSupport"]),
         .testTarget(name: "HeraGatewayTests", dependencies: ["HeraGateway", "HeraHTTP"]),
         .testTarget(
             name: "HeraIntegrationTests",

@@ -31,6 +31,8 @@ CREATE TABLE nodes (
     slots_total         integer NOT NULL CHECK (slots_total >= 0),
     slots_reserved      integer NOT NULL DEFAULT 0,
     drained             boolean NOT NULL DEFAULT false,
+    epoch               bigint NOT NULL DEFAULT 1,                -- bumped when the node (re)registers or is declared lost;
+                                                                 -- a node run writes only while its epoch is current
     heartbeat_at        timestamptz NOT NULL DEFAULT now(),
     registered_at       timestamptz NOT NULL DEFAULT now(),
     CHECK (memory_reserved_mb BETWEEN 0 AND memory_total_mb),
@@ -52,6 +54,12 @@ CREATE TABLE sandboxes (
     reserved_memory_mb  integer NOT NULL DEFAULT 0 CHECK (reserved_memory_mb >= 0),   -- what this sandbox holds on its node
     reserved_slots      integer NOT NULL DEFAULT 0 CHECK (reserved_slots >= 0),
     kill_requested      boolean NOT NULL DEFAULT false,
+    node_type           text,                                     -- asked for: only nodes of this type qualify
+    priority            integer NOT NULL DEFAULT 0,               -- queue order: lower first
+    priority_growth     double precision NOT NULL DEFAULT 0 CHECK (priority_growth >= 0),  -- aging per second waited
+    queue_deadline      timestamptz,                              -- still queued then: cancelled (queue_timeout)
+    webhook_url         text,
+    webhook_secret      text,
     created_at          timestamptz NOT NULL DEFAULT now(),
     started_at          timestamptz,
     expires_at          timestamptz,
@@ -63,6 +71,24 @@ CREATE TABLE sandboxes (
 );
 CREATE INDEX sandboxes_live_by_node ON sandboxes (node_id, state) WHERE state IN ('assigned', 'running');
 CREATE INDEX sandboxes_by_owner ON sandboxes (owner_id, created_at DESC);
+CREATE INDEX sandboxes_queued ON sandboxes (created_at) WHERE state = 'queued';
+
+-- Webhook deliveries: an outbox. Any gateway replica may claim a due delivery for a lease;
+-- a replica that dies mid-delivery lets its lease run out and another one retries.
+CREATE TABLE webhook_deliveries (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),    -- sent as the delivery id, the same on every attempt
+    sandbox_id      uuid NOT NULL REFERENCES sandboxes(id),
+    url             text NOT NULL,
+    body            text NOT NULL,
+    state           text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    leased_until    timestamptz,
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    finished_at     timestamptz
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
 
 CREATE TABLE execs (
     id           bigserial PRIMARY KEY,
@@ -70,6 +96,7 @@ CREATE TABLE execs (
     args         jsonb NOT NULL CHECK (jsonb_typeof(args) = 'array'),
     stdin        bytea NOT NULL DEFAULT '',
     merge_stderr boolean NOT NULL DEFAULT false,                  -- stderr goes into stdout
+    is_main      boolean NOT NULL DEFAULT false,                  -- the sandbox's main command: it ends the sandbox
     state        text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done')),
     stdout       bytea,
     stderr       bytea,

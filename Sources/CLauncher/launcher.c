@@ -69,14 +69,16 @@ int hera_launcher_main(int argc, char *argv[]) {
         dprintf(2, "usage: %s __launch start|exec ...\n", argv[0]);
         return 2;
     }
-    /* Nothing of the worker may leak into a sandbox: keep 0-2 and the status pipe. */
-    if (close_range(STATUS_FD + 1, ~0U, 0) != 0) return report_error("close-fds", errno);
+    const char *mode = argv[2];
+    int starting = strcmp(mode, "start") == 0;
+    /* Nothing of the worker may leak into a sandbox: keep 0-2, the status pipe and
+       (when starting) the plan. */
+    if (close_range(starting ? PLAN_FD + 1 : STATUS_FD + 1, ~0U, 0) != 0) return report_error("close-fds", errno);
     if (fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC) != 0) return report_error("status-fd", errno);
     reset_signals();
     umask(0);
 
-    const char *mode = argv[2];
-    if (strcmp(mode, "start") == 0) return launch_start(argc - 3, argv + 3);
+    if (starting) return launch_start(argc, argv);
     if (strcmp(mode, "exec") == 0) return launch_exec(argc - 3, argv + 3);
     return report_error("mode", EINVAL);
 }

@@ -1,6 +1,6 @@
 /*
- * `start` mode: executes the plan built by HeraSandbox/SandboxPlan.swift.
- * The plan is a flat list of steps, each an operation name followed by a
+ * `start` mode: executes the plan built by HeraSandbox/SandboxPlan.swift,
+ * read from PLAN_FD. The plan is a flat list of steps, each an operation name followed by a
  * fixed number of arguments. Steps before "fork-init" run in the launcher;
  * "fork-init" forks the future PID 1 of the new PID namespace, and the
  * remaining steps run in that child, which then becomes the init. The
@@ -141,6 +141,9 @@ static const struct step steps[] = {
     {"sethostname", 1, set_hostname},
     {"loopback-up", 0, bring_loopback_up},
     {"pivot_root", 1, switch_root},
+    {"mask-file", 2, mask_file},
+    {"readonly-dir", 1, make_directory_read_only},
+    {"mask-dir", 1, mask_directory},
 };
 
 /* PID 1 of the sandbox: reaps every orphan, forever. Killed from outside only. */
@@ -180,8 +183,9 @@ static int monitor_init(pid_t init_pid, int verdict_fd) {
     return 1;
 }
 
-/* Returns in the child (0) with report_fd redirected to the verdict pipe. */
-static int fork_init(void) {
+/* Returns in the child (0) with report_fd redirected to the verdict pipe and the
+   command line (the launcher's path) hidden from the sandbox's /proc/1/cmdline. */
+static int fork_init(int argc, char *argv[]) {
     int verdict[2];
     if (pipe2(verdict, O_CLOEXEC) != 0) return report_error("fork-init", errno);
     pid_t pid = fork();
@@ -193,6 +197,7 @@ static int fork_init(void) {
     close(verdict[0]);
     close(STATUS_FD);
     report_fd = verdict[1];
+    hide_command_line(argc, argv, "hera-init");
     return 0;
 }
 
@@ -204,16 +209,20 @@ static const struct step *find_step(const char *name) {
 }
 
 int launch_start(int argc, char *argv[]) {
+    char **plan;
+    int count;
+    if (read_plan(PLAN_FD, &plan, &count) != 0) return report_error("read-plan", errno);
+    close(PLAN_FD);
     int index = 0;
-    while (index < argc) {
-        const char *name = argv[index++];
+    while (index < count) {
+        const char *name = plan[index++];
         if (strcmp(name, "fork-init") == 0) {
-            if (fork_init() != 0) return 1;
+            if (fork_init(argc, argv) != 0) return 1;
             continue;
         }
         const struct step *step = find_step(name);
-        if (!step || index + step->argument_count > argc) return report_error(name, EINVAL);
-        char **args = argv + index;
+        if (!step || index + step->argument_count > count) return report_error(name, EINVAL);
+        char **args = plan + index;
         index += step->argument_count;
         if (step->run(args) != 0) {
             /* A mount reports its label, e.g. "mount-overlay". */

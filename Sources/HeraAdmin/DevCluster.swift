@@ -43,6 +43,7 @@ enum DevCluster {
         var gatewayConfig = GatewayConfig()
         gatewayConfig.port = port
         gatewayConfig.databaseURL = postgres.url
+        gatewayConfig.webhookAllowPrivate = true   // so a receiver on this machine works
         let gateway = try Gateway(config: gatewayConfig)
         gateway.start()
         var nodeConfig = NodeConfig(launcherCommand: [Serve.launcherPath(), "__launch"])

@@ -14,6 +14,12 @@ enum Serve {
           --max-timeout S        largest sandbox timeout a client may ask for (default \(GatewayConfig.defaultMaxTimeoutSeconds))
           --max-exec-wait S      longest a sync exec waits for its command (default \(GatewayConfig.defaultMaxExecWaitSeconds))
           --stop-grace S         on SIGTERM, how long requests in flight may finish (default 10)
+          --max-queued N         queued (async) requests one account may have (default 100)
+          --queue-backfill-limit S
+                                 how long a queued request that does not fit lets later ones
+                                 that fit go first (default 30)
+          --webhook-allow-private
+                                 let webhook URLs reach loopback and private addresses
         """
 
     static let nodeHelp = """
@@ -40,8 +46,12 @@ enum Serve {
         config.poolSize = try settings.int("pool-size", default: config.poolSize)
         config.maxTimeoutSeconds = try settings.int("max-timeout", default: config.maxTimeoutSeconds)
         config.maxExecWaitSeconds = try settings.int("max-exec-wait", default: config.maxExecWaitSeconds)
-        guard config.poolSize > 0, config.maxTimeoutSeconds > 0, config.maxExecWaitSeconds > 0 else {
-            throw UsageError("--pool-size, --max-timeout and --max-exec-wait must be positive")
+        config.maxQueuedPerAccount = try settings.int("max-queued", default: config.maxQueuedPerAccount)
+        config.queueBackfillLimitSeconds = try settings.double("queue-backfill-limit", default: config.queueBackfillLimitSeconds)
+        config.webhookAllowPrivate = settings.bool("webhook-allow-private")
+        guard config.poolSize > 0, config.maxTimeoutSeconds > 0, config.maxExecWaitSeconds > 0, config.maxQueuedPerAccount >= 0,
+              config.queueBackfillLimitSeconds >= 0 else {
+            throw UsageError("--pool-size, --max-timeout and --max-exec-wait must be positive; --max-queued and --queue-backfill-limit not negative")
         }
         return config
     }

@@ -15,6 +15,8 @@ final class EventWaiter: @unchecked Sendable {
     private var waiters: [String: Int] = [:]       // key → how many threads wait for it
     private var generation: [String: Int] = [:]    // key → notifications seen while someone waits
     private var stopping = false
+    /// Called (on the listening thread) when capacity may have freed or a webhook became due.
+    var onChange: @Sendable () -> Void = {}
 
     init(conninfo: String) {
         listener = PGListener(conninfo: conninfo, channel: EventWaiter.channel, onError: { error in
@@ -23,6 +25,7 @@ final class EventWaiter: @unchecked Sendable {
     }
 
     private func notified(_ payloads: [String]) {
+        if payloads.contains(where: { $0 == "capacity" || $0 == "webhook" || $0.hasPrefix("sandbox:") }) { onChange() }
         condition.lock()
         for key in payloads where waiters[key] != nil { generation[key, default: 0] += 1 }
         condition.broadcast()

@@ -4,9 +4,10 @@ import HeraHTTP
 
 extension Gateway {
     func sandboxCreate(_ caller: Caller, _ parameters: Parameters) throws -> HTTPResponse {
-        if try parameters.bool("async", default: false) {
-            throw APIError.malformed("async mode is not available yet; create without async")
-        }
+        let queueing = try QueueParameters(parameters, config: config)
+        // A main command (args or command, as for exec) makes a sandbox that ends with it.
+        let mainArgs = parameters["args"] != nil || parameters["command"] != nil
+            ? String(decoding: try JSONEncoder().encode(try parameters.command()), as: UTF8.self) : nil
         let memory = try parameters.integer("memory", in: 1...GatewayConfig.maxMemoryMB, what: "megabytes")
         guard let memory else { throw APIError.malformed("memory is required (megabytes)") }
         guard let timeoutText = parameters["timeout"] else { throw APIError.malformed("timeout is required (seconds)") }
@@ -25,14 +26,19 @@ extension Gateway {
         }
 
         let row = try pool.query(
-            "SELECT status, message, sandbox_id, node_id FROM sandbox_create($1, $2, $3, $4, $5, $6, $7)",
-            [String(caller.id), owner, template, String(memory), String(timeout), wholeNode ? "t" : "f", nodeType]).first
+            "SELECT status, message, sandbox_id, node_id, exec_id FROM sandbox_create($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            [String(caller.id), owner, template, String(memory), String(timeout), wholeNode ? "t" : "f", nodeType,
+             queueing.async ? "t" : "f", String(queueing.priority), String(queueing.priorityGrowth),
+             queueing.queueTimeout.map(String.init), queueing.webhookURL, queueing.webhookSecret,
+             String(config.maxQueuedPerAccount), String(config.queueBackfillLimitSeconds), mainArgs]).first
         guard let row, let status = row["status"] else { throw APIError("InternalError", 500, "reservation returned nothing") }
-        guard status == "ok", let id = row["sandbox_id"], let node = row.int("node_id") else {
+        guard status == "ok", let id = row["sandbox_id"] else {
             throw APIError.fromDatabase(status, row["message"] ?? status)
         }
-        waker.wake(node: node)
-        return Response.ok(["id": id])
+        if let node = row.int("node_id") { waker.wake(node: node) }
+        var answer: [String: Any] = ["id": id]
+        if let exec = row.int("exec_id") { answer["exec_id"] = exec }
+        return Response.ok(answer)
     }
 
     func sandboxGet(_ caller: Caller, _ id: String) throws -> HTTPResponse {
@@ -107,7 +113,8 @@ extension Gateway {
 
     static let sandboxColumns = """
         s.id, s.state, s.finish_reason, s.finish_detail, s.memory_mb, s.timeout_s, s.whole_node,
-        s.template_id, t.name AS template_name, n.name AS node, o.name AS owner,
+        s.template_id, t.name AS template_name, n.name AS node, o.name AS owner, s.priority,
+        CASE WHEN s.state = 'queued' THEN queue_position(s.id) END AS queue_position,
         to_json(s.created_at) #>> '{}' AS created_at, to_json(s.started_at) #>> '{}' AS started_at,
         to_json(s.expires_at) #>> '{}' AS expires_at, to_json(s.finished_at) #>> '{}' AS finished_at
         """
@@ -126,6 +133,7 @@ extension Gateway {
             "node": value(row["node"]), "owner": value(row["owner"]),
             "created_at": value(row["created_at"]), "started_at": value(row["started_at"]),
             "expires_at": value(row["expires_at"]), "finished_at": value(row["finished_at"]),
+            "priority": row.int("priority") ?? 0, "queue_position": row.int("queue_position").map { $0 as Any } ?? NSNull(),
         ]
     }
 }

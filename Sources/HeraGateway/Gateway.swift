@@ -11,6 +11,7 @@ public final class Gateway: @unchecked Sendable {
     let authenticator: Authenticator
     let events: EventWaiter
     let waker: NodeWaker
+    let duties: BackgroundDuties
     private var server: HTTPServer!
 
     public init(config: GatewayConfig) throws {
@@ -19,6 +20,8 @@ public final class Gateway: @unchecked Sendable {
         authenticator = Authenticator(pool: pool)
         events = EventWaiter(conninfo: config.databaseURL)
         waker = NodeWaker(pool: pool)
+        duties = BackgroundDuties(pool: pool, config: config, waker: waker)
+        events.onChange = { [duties] in duties.wake() }
         server = try HTTPServer(host: config.host, port: config.port, headCheck: { [weak self] head in
             self?.checkHead(head)
         }) { [weak self] request in
@@ -34,6 +37,7 @@ public final class Gateway: @unchecked Sendable {
     public func start() {
         events.start()
         waker.start()
+        duties.start()
         server.start()
         Log.info("gateway listening", ["host": config.host, "port": server.port, "pool_size": config.poolSize,
                                        "max_timeout_s": config.maxTimeoutSeconds])
@@ -44,6 +48,7 @@ public final class Gateway: @unchecked Sendable {
         server.stop(grace: grace)
         events.stop()
         waker.stop()
+        duties.stop()
     }
 
     /// Refuses a request without valid credentials before its body is read.

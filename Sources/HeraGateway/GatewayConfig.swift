@@ -20,6 +20,12 @@ public struct GatewayConfig: Sendable {
     public var poolSize = GatewayConfig.defaultPoolSize
     public var maxTimeoutSeconds = GatewayConfig.defaultMaxTimeoutSeconds
     public var maxExecWaitSeconds = GatewayConfig.defaultMaxExecWaitSeconds
+    /// Queued requests one account may have at once (QueueFull beyond).
+    public var maxQueuedPerAccount = 100
+    /// How long a passed-over queued request lets later, smaller ones go first (see queue_assign).
+    public var queueBackfillLimitSeconds = 30.0
+    /// Webhook URLs may resolve to loopback and private addresses (for local receivers).
+    public var webhookAllowPrivate = false
 
     public init() {}
 }

@@ -1,8 +1,15 @@
 import HeraDB
 
-/// The node's database operations, named entity-then-verb.
+/// The node's database operations, named entity-then-verb. Every write names the node run
+/// (id and epoch): once the run is fenced off (declared lost, or replaced), they change nothing.
 struct NodeStore {
     let pool: PGPool
+
+    /// One run of this node, as registered.
+    struct Run {
+        let node: Int
+        let epoch: Int
+    }
 
     struct LiveSandbox {
         let id: String
@@ -18,18 +25,21 @@ struct NodeStore {
         let argsJSON: String
         let stdin: [UInt8]
         let mergeStderr: Bool
+        let isMain: Bool
     }
 
-    func nodeRegister(_ config: NodeConfig) throws -> Int {
-        guard let id = try pool.query("SELECT node_register($1, $2, $3, $4, $5) AS id",
-                                      [config.name, config.nodeType, String(config.memoryMB), String(config.slots),
-                                       config.address]).first?.int("id")
+    func nodeRegister(_ config: NodeConfig) throws -> Run {
+        guard let row = try pool.query("SELECT node_id, epoch FROM node_register($1, $2, $3, $4, $5)",
+                                       [config.name, config.nodeType, String(config.memoryMB), String(config.slots),
+                                        config.address]).first,
+              let node = row.int("node_id"), let epoch = row.int("epoch")
         else { throw PGError(sqlState: nil, message: "node_register returned nothing") }
-        return id
+        return Run(node: node, epoch: epoch)
     }
 
-    func nodeHeartbeat(_ node: Int) throws {
-        try pool.query("UPDATE nodes SET heartbeat_at = now() WHERE id = $1", [String(node)])
+    /// False when this run has been fenced off.
+    func nodeHeartbeat(_ run: Run) throws -> Bool {
+        try pool.query("SELECT node_heartbeat($1, $2) AS ok", [String(run.node), String(run.epoch)]).first?.bool("ok") == true
     }
 
     /// Every sandbox the database places on this node and that has not finished.
@@ -47,12 +57,14 @@ struct NodeStore {
     }
 
     /// Marks a started sandbox running; returns its seconds to live, or nil if it is no longer assigned here.
-    func sandboxMarkRunning(_ id: String, node: Int) throws -> Double? {
-        try pool.query("SELECT sandbox_mark_running($1, $2) AS seconds", [id, String(node)]).first?.double("seconds")
+    func sandboxMarkRunning(_ id: String, run: Run) throws -> Double? {
+        try pool.query("SELECT sandbox_mark_running($1, $2, $3) AS seconds",
+                       [id, String(run.node), String(run.epoch)]).first?.double("seconds")
     }
 
-    func sandboxFinish(_ id: String, reason: String, detail: String?) throws {
-        try pool.query("SELECT sandbox_finish($1, $2, $3)", [id, reason, detail])
+    func sandboxFinish(_ id: String, run: Run, reason: String, detail: String?) throws {
+        try pool.query("SELECT node_sandbox_finish($1, $2, $3, $4, $5)",
+                       [String(run.node), String(run.epoch), id, reason, detail])
     }
 
     /// Claims the pending commands of this node's running sandboxes.
@@ -61,11 +73,11 @@ struct NodeStore {
             UPDATE execs e SET state = 'running', started_at = now()
             FROM sandboxes s
             WHERE s.id = e.sandbox_id AND s.node_id = $1 AND s.state = 'running' AND e.state = 'pending'
-            RETURNING e.id, e.sandbox_id, e.args::text AS args, e.stdin, e.merge_stderr
+            RETURNING e.id, e.sandbox_id, e.args::text AS args, e.stdin, e.merge_stderr, e.is_main
             """, [String(node)]).rows.compactMap { row in
             guard let id = row.int("id"), let sandbox = row["sandbox_id"], let args = row["args"] else { return nil }
             return ClaimedExec(id: id, sandboxID: sandbox, argsJSON: args, stdin: row.bytes("stdin") ?? [],
-                               mergeStderr: row.bool("merge_stderr") ?? false)
+                               mergeStderr: row.bool("merge_stderr") ?? false, isMain: row.bool("is_main") ?? false)
         }
     }
 
@@ -80,9 +92,9 @@ struct NodeStore {
         var error: String? = nil
     }
 
-    func execFinish(_ id: Int, _ outcome: ExecOutcome) throws {
-        try pool.query("SELECT exec_finish($1, $2, $3, $4, $5, $6, $7, $8, $9)", [
-            String(id), byteaParameter(outcome.stdout), byteaParameter(outcome.stderr),
+    func execFinish(_ id: Int, run: Run, _ outcome: ExecOutcome) throws {
+        try pool.query("SELECT exec_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", [
+            String(run.node), String(run.epoch), String(id), byteaParameter(outcome.stdout), byteaParameter(outcome.stderr),
             outcome.stdoutTruncated ? "t" : "f", outcome.stderrTruncated ? "t" : "f",
             outcome.exitCode.map { String($0) }, outcome.signal.map { String($0) },
             outcome.oomKilled ? "t" : "f", outcome.error,

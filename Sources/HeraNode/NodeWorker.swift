@@ -11,7 +11,8 @@ public final class NodeWorker: @unchecked Sendable {
     let store: NodeStore
     let runner: SandboxRunner
     private var listener: PGListener!
-    private var nodeID = 0
+    /// This node's current run (id and epoch); a new one after being fenced off.
+    private var run = NodeStore.Run(node: 0, epoch: 0)
 
     private struct Local {
         let handle: SandboxHandle
@@ -38,20 +39,29 @@ public final class NodeWorker: @unchecked Sendable {
                                    cgroupParent: config.effectiveCgroupParent)
     }
 
-    public var id: Int { nodeID }
+    public var id: Int { currentRun.node }
+
+    private var currentRun: NodeStore.Run {
+        condition.lock()
+        defer { condition.unlock() }
+        return run
+    }
 
     /// Registers, cleans what an earlier run of this node left behind, and starts working.
     public func start() throws {
-        nodeID = try store.nodeRegister(config)
+        let registered = try store.nodeRegister(config)
+        condition.lock()
+        run = registered
+        condition.unlock()
         let leftovers = try runner.removeLeftovers()
         // Sandboxes this node was running before it restarted died with it (or were just removed).
-        for sandbox in try store.sandboxesLive(nodeID) where sandbox.state == "running" {
-            try store.sandboxFinish(sandbox.id, reason: "lost", detail: "the node restarted")
+        for sandbox in try store.sandboxesLive(registered.node) where sandbox.state == "running" {
+            try store.sandboxFinish(sandbox.id, run: registered, reason: "lost", detail: "the node restarted")
         }
-        Log.info("node registered", ["node_id": nodeID, "name": config.name, "type": config.nodeType,
+        Log.info("node registered", ["node_id": registered.node, "epoch": registered.epoch, "name": config.name, "type": config.nodeType,
                                      "memory_mb": config.memoryMB, "slots": config.slots,
                                      "cgroup_version": runner.cgroupVersion, "leftovers_removed": leftovers])
-        listener = PGListener(conninfo: config.databaseURL, channel: "hera_node_\(nodeID)", onError: { error in
+        listener = PGListener(conninfo: config.databaseURL, channel: "hera_node_\(registered.node)", onError: { error in
             Log.warn("node listen connection failed; polling", ["error": "\(error)"])
         }, onNotify: { [weak self] _ in self?.wake() })
         listener.start()
@@ -96,7 +106,7 @@ public final class NodeWorker: @unchecked Sendable {
             condition.unlock()
             do {
                 if -lastHeartbeat.timeIntervalSinceNow >= NodeConfig.heartbeatInterval {
-                    try store.nodeHeartbeat(nodeID)
+                    if try !store.nodeHeartbeat(currentRun) { try rejoinAfterFencing() }
                     lastHeartbeat = Date()
                 }
                 retryUnreported()
@@ -110,6 +120,22 @@ public final class NodeWorker: @unchecked Sendable {
         }
     }
 
+    /// This run was declared lost (its heartbeats stopped reaching the database) or replaced:
+    /// its sandboxes are no longer its own. Kill them all here, then register as a new run.
+    private func rejoinAfterFencing() throws {
+        condition.lock()
+        let all = local
+        local.removeAll()
+        unreported.removeAll()
+        condition.unlock()
+        Log.warn("this node run was fenced off; killing its sandboxes and registering again", ["sandboxes": all.count])
+        for sandbox in all.values { try? runner.destroy(sandbox.handle) }
+        let registered = try store.nodeRegister(config)
+        condition.lock()
+        run = registered
+        condition.unlock()
+    }
+
     private func sleepUntilWoken() {
         condition.lock()
         let nextExpiry = local.values.map(\.deadline).min() ?? .distantFuture
@@ -121,7 +147,7 @@ public final class NodeWorker: @unchecked Sendable {
 
     /// Makes this node's sandboxes match the database's view of them.
     private func reconcile() throws {
-        let live = try store.sandboxesLive(nodeID)
+        let live = try store.sandboxesLive(currentRun.node)
         let liveIDs = Set(live.map(\.id))
         for sandbox in live {
             condition.lock()
@@ -182,7 +208,7 @@ public final class NodeWorker: @unchecked Sendable {
         }
         let seconds: Double?
         do {
-            seconds = try store.sandboxMarkRunning(sandbox.id, node: nodeID)
+            seconds = try store.sandboxMarkRunning(sandbox.id, run: currentRun)
         } catch {
             Log.warn("could not mark sandbox running; undoing the start", ["sandbox": sandbox.id, "error": "\(error)"])
             seconds = nil
@@ -218,7 +244,7 @@ public final class NodeWorker: @unchecked Sendable {
             }
         }
         do {
-            try store.sandboxFinish(id, reason: reason, detail: detail)
+            try store.sandboxFinish(id, run: currentRun, reason: reason, detail: detail)
         } catch {
             Log.warn("could not record a sandbox's end; will retry", ["sandbox": id, "error": "\(error)"])
             condition.lock()
@@ -232,7 +258,7 @@ public final class NodeWorker: @unchecked Sendable {
         let pending = unreported
         condition.unlock()
         for (id, ending) in pending {
-            guard (try? store.sandboxFinish(id, reason: ending.reason, detail: ending.detail)) != nil else { return }
+            guard (try? store.sandboxFinish(id, run: currentRun, reason: ending.reason, detail: ending.detail)) != nil else { return }
             condition.lock()
             unreported[id] = nil
             condition.unlock()
@@ -242,7 +268,7 @@ public final class NodeWorker: @unchecked Sendable {
     // MARK: Commands
 
     private func claimExecs() throws {
-        for exec in try store.execClaim(nodeID) {
+        for exec in try store.execClaim(currentRun.node) {
             let thread = Thread { [self] in run(exec) }
             thread.start()
         }
@@ -288,8 +314,20 @@ public final class NodeWorker: @unchecked Sendable {
         } else {
             outcome.error = handle == nil ? "the sandbox is not running on its node" : "bad arguments"
         }
-        do { try store.execFinish(exec.id, outcome) } catch {
+        do { try store.execFinish(exec.id, run: currentRun, outcome) } catch {
             Log.error("could not record a command's result", ["exec": exec.id, "error": "\(error)"])
         }
+        if exec.isMain && outcome.error == nil { endAfterMainCommand(exec.sandboxID, outcome) }
+    }
+
+    /// The main command ended, so does its sandbox: `oom` when the kernel killed it for memory,
+    /// else `exited` with its code or signal.
+    private func endAfterMainCommand(_ id: String, _ outcome: NodeStore.ExecOutcome) {
+        condition.lock()
+        let sandbox = local.removeValue(forKey: id)
+        condition.unlock()
+        guard let sandbox else { return }   // expired or killed meanwhile: that ending stands
+        let detail = outcome.signal.map { "signal \($0)" } ?? "code \(outcome.exitCode ?? -1)"
+        end(id, sandbox.handle, reason: outcome.oomKilled ? "oom" : "exited", detail: detail)
     }
 }

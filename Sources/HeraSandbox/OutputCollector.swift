@@ -21,17 +21,24 @@ struct CappedBuffer {
 /// The loop ends when the status pipe reaches EOF (the launcher exited after the command).
 /// By then everything the command wrote is in the pipes; what is readable is drained, and
 /// output of background processes that still hold the pipes open is not waited for.
+///
+/// From `deadline` on, `overtime` is called every `overtimeInterval` seconds until the
+/// launcher exits (it kills the command, and anything it forks meanwhile).
 struct OutputCollector {
+    static let overtimeInterval = 0.01
+
     struct Collected {
         var stdout: CappedBuffer
         var stderr: CappedBuffer
         var status: [UInt8] = []
+        var deadlinePassed = false
     }
 
     let limit: Int
 
     func collect(stdin input: [UInt8], stdinFd: FileDescriptor, stdoutFd: FileDescriptor,
-                 stderrFd: FileDescriptor, statusFd: FileDescriptor) throws -> Collected {
+                 stderrFd: FileDescriptor, statusFd: FileDescriptor,
+                 deadline: Double? = nil, overtime: () throws -> Void = {}) throws -> Collected {
         for fd in [stdinFd, stdoutFd, stderrFd, statusFd] { try fd.setNonBlocking() }
         var collected = Collected(stdout: CappedBuffer(limit: limit), stderr: CappedBuffer(limit: limit))
         var written = 0
@@ -53,7 +60,11 @@ struct OutputCollector {
             for fd in [stdoutFd, stderrFd, statusFd] where fd.isOpen {
                 pollFds.append(pollfd(fd: fd.raw, events: Int16(POLLIN), revents: 0))
             }
-            try retryingEINTR("poll") { poll(&pollFds, nfds_t(pollFds.count), -1) }
+            if let deadline, Clock.now() >= deadline {
+                collected.deadlinePassed = true
+                try overtime()
+            }
+            try retryingEINTR("poll") { poll(&pollFds, nfds_t(pollFds.count), pollTimeout(until: deadline)) }
             for entry in pollFds where entry.revents != 0 {
                 if entry.fd == stdinFd.raw {
                     written += try writeAvailable(input, from: written, to: stdinFd)
@@ -73,6 +84,13 @@ struct OutputCollector {
         while stdoutFd.isOpen, Clock.now() < drainDeadline, try readAvailable(stdoutFd, into: { collected.stdout.append($0) }) {}
         while stderrFd.isOpen, Clock.now() < drainDeadline, try readAvailable(stderrFd, into: { collected.stderr.append($0) }) {}
         return collected
+    }
+
+    /// Milliseconds poll may block: forever without a deadline, the overtime interval after it.
+    private func pollTimeout(until deadline: Double?) -> Int32 {
+        guard let deadline else { return -1 }
+        let remaining = max(deadline - Clock.now(), 0)
+        return Int32((remaining > 0 ? min(remaining, 3600) : Self.overtimeInterval) * 1000) + 1
     }
 
     /// Writes as much of `input[offset...]` as the pipe takes; a reader that went away ends stdin.

@@ -12,11 +12,19 @@ public final class SandboxHandle: @unchecked Sendable {
     let monitorPid: pid_t
     let scratchDirectory: String
 
+    /// Monotonic time at which the init was ready.
+    let readyAt = Clock.now()
+
     private let lock = NSLock()
     private let destroyLock = NSLock()
+    private let usageLock = NSLock()
     private var monitorStatus: WaitStatus?
     private var destroyRequested = false
     private var destroyed = false
+    private var execCount = 0
+    private var stats: SandboxStats?
+    /// OOM kills counted in exec cgroups already removed; guarded by `usageLock`.
+    private var oomKillsOfRemovedExecs = 0
 
     init(spec: SandboxSpec, initPid: Int32, monitorPid: pid_t, scratchDirectory: String) {
         self.id = spec.id
@@ -31,14 +39,36 @@ public final class SandboxHandle: @unchecked Sendable {
     /// True from the moment a destroy begins.
     var isBeingDestroyed: Bool { lock.withLock { destroyRequested } }
 
-    /// Runs `tearDown` unless an earlier call succeeded; concurrent callers wait for each other.
-    func destroyOnce(_ tearDown: () throws -> Void) throws {
+    /// The sandbox's usage as read by the destroy that succeeded (after the kill, before the
+    /// cgroups were removed); nil before.
+    public var finalStats: SandboxStats? { lock.withLock { stats } }
+
+    /// Runs `tearDown` unless an earlier call succeeded, keeping the stats it read;
+    /// concurrent callers wait for each other.
+    func destroyOnce(_ tearDown: () throws -> SandboxStats) throws {
         lock.withLock { destroyRequested = true }
         try destroyLock.withLock {
             if isDestroyed { return }
-            try tearDown()
-            lock.withLock { destroyed = true }
+            let stats = try tearDown()
+            lock.withLock {
+                self.stats = stats
+                destroyed = true
+            }
         }
+    }
+
+    /// A new name for the cgroup of the next exec.
+    func nextExecCgroupName() -> String {
+        lock.withLock {
+            execCount += 1
+            return execCgroupName(execCount)
+        }
+    }
+
+    /// Reading the sandbox's usage and removing an exec's cgroup exclude each other, so the
+    /// OOM kills of a finishing exec are counted exactly once: in its cgroup or in `removedOOMKills`.
+    func withUsageLock<Result>(_ body: (_ removedOOMKills: inout Int) throws -> Result) rethrows -> Result {
+        try usageLock.withLock { try body(&oomKillsOfRemovedExecs) }
     }
 
     /// True until the monitor has exited, i.e. until the init has died.

@@ -19,6 +19,12 @@ enum SandboxStep: Equatable, Sendable {
     case setHostname(String)
     case bringLoopbackUp
     case pivotRoot(newRoot: String)
+    /// Binds `nullDevice` over `path` on a nodev mount (opening it fails); skipped if `path` is missing.
+    case maskFile(path: String, nullDevice: String)
+    /// Rebinds the directory read-only; skipped if it is missing.
+    case makeReadOnly(path: String)
+    /// Hides the directory under an empty read-only tmpfs; skipped if it is missing.
+    case maskDirectory(path: String)
 
     var launcherArguments: [String] {
         switch self {
@@ -36,6 +42,9 @@ enum SandboxStep: Equatable, Sendable {
         case .setHostname(let name): ["sethostname", name]
         case .bringLoopbackUp: ["loopback-up"]
         case .pivotRoot(let newRoot): ["pivot_root", newRoot]
+        case .maskFile(let path, let nullDevice): ["mask-file", path, nullDevice]
+        case .makeReadOnly(let path): ["readonly-dir", path]
+        case .maskDirectory(let path): ["mask-dir", path]
         }
     }
 
@@ -51,12 +60,22 @@ enum SandboxStep: Equatable, Sendable {
 /// On the host: join the cgroups, unshare mnt/uts/ipc/net/pid, fork the init.
 /// In the init: private mounts; a size-capped tmpfs on the scratch directory
 /// holding lower (read-only bind of the template), upper, work and the
-/// overlay root; /tmp 1777; fresh /proc; a minimal /dev; hostname; loopback
-/// up; pivot_root into the overlay with the old root detached.
+/// overlay root; /tmp 1777; fresh /proc; a minimal /dev; the sensitive /proc
+/// paths masked as container runtimes do; hostname; loopback up; pivot_root
+/// into the overlay with the old root detached.
+///
+/// /proc/1/mountinfo inside still shows the host path of the template and the
+/// scratch directory as mount sources: the kernel records them at mount time.
 struct SandboxPlan: Equatable, Sendable {
     static let devices: [(name: String, major: Int, minor: Int)] = [
         ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
     ]
+    /// Kernel memory, keyrings, timers, scheduler internals and the magic SysRq key.
+    static let maskedProcFiles = ["kcore", "keys", "timer_list", "sched_debug", "sysrq-trigger"]
+    /// Kernel tunables and hardware views: readable, never writable.
+    static let readOnlyProcDirectories = ["sys", "irq", "bus", "fs"]
+    /// Hardware views with nothing a sandbox needs.
+    static let maskedProcDirectories = ["acpi", "scsi"]
 
     let steps: [SandboxStep]
 
@@ -89,6 +108,9 @@ struct SandboxPlan: Equatable, Sendable {
         steps += Self.devices.map { .makeCharDevice(path: root + "/dev/" + $0.name, major: $0.major, minor: $0.minor) }
         steps += [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")]
             .map { .symlink(target: $0.1, path: root + "/dev/" + $0.0) }
+        steps += Self.maskedProcFiles.map { .maskFile(path: root + "/proc/" + $0, nullDevice: root + "/dev/null") }
+        steps += Self.readOnlyProcDirectories.map { .makeReadOnly(path: root + "/proc/" + $0) }
+        steps += Self.maskedProcDirectories.map { .maskDirectory(path: root + "/proc/" + $0) }
         steps += [
             .setHostname(spec.hostname),
             .bringLoopbackUp,
@@ -97,8 +119,11 @@ struct SandboxPlan: Equatable, Sendable {
         self.steps = steps
     }
 
-    /// Arguments after the launcher command: `start <steps...>`.
-    var launcherArguments: [String] { ["start"] + steps.flatMap(\.launcherArguments) }
+    /// Arguments after the launcher command; the steps go through `serialized`.
+    var launcherArguments: [String] { ["start"] }
+
+    /// The steps as the launcher reads them from its plan fd: NUL-terminated words.
+    var serialized: [UInt8] { steps.flatMap(\.launcherArguments).flatMap { Array($0.utf8) + [0] } }
 }
 
 /// How to run one command in a running sandbox (Sources/CLauncher/launcher_exec.c).

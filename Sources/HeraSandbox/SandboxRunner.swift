@@ -11,11 +11,11 @@ public final class SandboxRunner: @unchecked Sendable {
     static let startTimeout = 30.0
     static let teardownTimeout = 5.0
 
-    private let launcherCommand: [String]
+    let launcherCommand: [String]
     let scratchRoot: String
     let cgroups: CgroupDriver
     /// The launcher gets no environment of the worker, only what the dynamic loader may need.
-    private let launcherEnvironment: [String]
+    let launcherEnvironment: [String]
 
     public var cgroupVersion: Int { cgroups.version }
 
@@ -57,12 +57,17 @@ public final class SandboxRunner: @unchecked Sendable {
                                       : SandboxError.system(call: "mkdir(\(scratch))", errno: errno)
             }
             let plan = SandboxPlan(spec: spec, scratchDirectory: scratch, cgroupProcsFiles: cgroups.procsFiles(sandbox: spec.id))
-            let status = try PipePair()
-            launcherPid = try ProcessSpawn.spawn(launcherCommand + plan.launcherArguments, fds: [3: status.write.raw],
-                                                 environment: launcherEnvironment)
+            let status = try PipePair(), planPipe = try PipePair()
+            launcherPid = try ProcessSpawn.spawn(launcherCommand + plan.launcherArguments,
+                                                 fds: [3: status.write.raw, 4: planPipe.read.raw], environment: launcherEnvironment)
             status.write.close()
+            planPipe.read.close()
+            // A launcher that died early fails this write with EPIPE; its report says why.
+            let planWritten = Result { try planPipe.write.writeAll(plan.serialized) }
+            planPipe.write.close()
             let reports = try LauncherReport.parse(try readToEnd(status.read, deadline: Clock.now() + Self.startTimeout))
             if let error = LauncherReport.firstError(in: reports) { throw error }
+            try planWritten.get()
             guard case .ready(let initPid)? = reports.first, let monitorPid = launcherPid else {
                 throw SandboxError.launcher("launcher ended without reporting ready")
             }
@@ -74,50 +79,9 @@ public final class SandboxRunner: @unchecked Sendable {
                 if case SandboxError.timedOut = error { kill(launcherPid, SIGKILL) }
                 _ = try? ProcessSpawn.wait(launcherPid)
             }
-            try? tearDown(sandbox: spec.id, handle: nil)
+            _ = try? tearDown(sandbox: spec.id, handle: nil)
             throw error
         }
-    }
-
-    /// Runs a command in the sandbox and waits for it. Output beyond `outputLimit` is discarded.
-    public func exec(_ sandbox: SandboxHandle, _ request: ExecRequest) throws -> ExecResult {
-        try Validation.validate(request)
-        guard !sandbox.isBeingDestroyed, try sandbox.monitorIsRunning() else { throw SandboxError.sandboxGone(id: sandbox.id) }
-        let oomKillsBefore = try cgroups.oomKillCount(sandbox: sandbox.id)
-        let input = try PipePair(), output = try PipePair(), errors = try PipePair(), status = try PipePair()
-        let plan = ExecPlan(initPid: sandbox.initPid, cgroupProcsFiles: cgroups.procsFiles(sandbox: sandbox.id), request: request)
-        let started = Clock.now()
-        let pid = try ProcessSpawn.spawn(launcherCommand + plan.launcherArguments,
-                                         fds: [0: input.read.raw, 1: output.write.raw,
-                                               2: request.mergeStderr ? output.write.raw : errors.write.raw, 3: status.write.raw],
-                                         environment: launcherEnvironment)
-        for childEnd in [input.read, output.write, errors.write, status.write] { childEnd.close() }
-        let collected: OutputCollector.Collected
-        do {
-            collected = try OutputCollector(limit: request.outputLimit)
-                .collect(stdin: request.stdin, stdinFd: input.write, stdoutFd: output.read, stderrFd: errors.read, statusFd: status.read)
-        } catch {
-            kill(pid, SIGKILL)
-            _ = try? ProcessSpawn.wait(pid)
-            throw error
-        }
-        let launcherStatus = try ProcessSpawn.wait(pid)
-        let wallSeconds = Clock.now() - started
-        // A destroy kills the command and may kill the launcher or remove the cgroup under us.
-        if sandbox.isBeingDestroyed { throw SandboxError.sandboxGone(id: sandbox.id) }
-        let reports = try LauncherReport.parse(collected.status)
-        if let error = LauncherReport.firstError(in: reports) { throw error }
-        var result = ExecResult(stdout: collected.stdout.bytes, stderr: collected.stderr.bytes,
-                                stdoutTruncated: collected.stdout.truncated, stderrTruncated: collected.stderr.truncated,
-                                exitCode: nil, signal: nil, oomKilled: false, wallSeconds: wallSeconds)
-        switch reports.last {
-        case .exited(let code)?: result.exitCode = code
-        case .signaled(let signal)?: result.signal = signal
-        default:
-            throw SandboxError.launcher("exec launcher ended (\(launcherStatus)) without the command's status; was the sandbox destroyed?")
-        }
-        result.oomKilled = try cgroups.oomKillCount(sandbox: sandbox.id) > oomKillsBefore
-        return result
     }
 
     public func isAlive(_ sandbox: SandboxHandle) -> Bool {
@@ -125,8 +89,28 @@ public final class SandboxRunner: @unchecked Sendable {
     }
 
     /// Kills every process of the sandbox and removes its cgroups and scratch directory. Idempotent.
+    /// The usage read after the kill and before the removal is then `sandbox.finalStats`
+    /// (and what `stats` returns).
     public func destroy(_ sandbox: SandboxHandle) throws {
-        try sandbox.destroyOnce { try tearDown(sandbox: sandbox.id, handle: sandbox) }
+        try sandbox.destroyOnce { try tearDown(sandbox: sandbox.id, handle: sandbox) ?? SandboxStats.unknown(sandbox) }
+    }
+
+    /// What the sandbox used so far (its finished and running execs included). After a destroy:
+    /// the final stats. Throws `sandboxGone` once the cgroups are being removed.
+    public func stats(_ sandbox: SandboxHandle) throws -> SandboxStats {
+        if let stats = sandbox.finalStats { return stats }
+        guard SystemFile.exists(cgroups.directories(sandbox: sandbox.id)[0]) else { throw SandboxError.sandboxGone(id: sandbox.id) }
+        return try readStats(sandbox)
+    }
+
+    /// The usage of the sandbox's cgroup; OOM kills include those of removed exec cgroups.
+    func readStats(_ sandbox: SandboxHandle) throws -> SandboxStats {
+        try sandbox.withUsageLock { removedOOMKills in
+            let usage = try cgroups.usage(sandbox: sandbox.id)
+            return SandboxStats(cpuUserSeconds: usage.cpuUserSeconds, cpuSystemSeconds: usage.cpuSystemSeconds,
+                                peakMemoryBytes: usage.peakMemoryBytes, peakPids: usage.peakPids,
+                                oomKills: usage.oomKills + removedOOMKills, wallSeconds: Clock.now() - sandbox.readyAt)
+        }
     }
 
     /// After a worker crash: kills and removes every sandbox cgroup under the parent and every
@@ -136,91 +120,6 @@ public final class SandboxRunner: @unchecked Sendable {
         let ids = names.filter(Validation.isValidSandboxID)
         for id in ids.sorted() { try tearDown(sandbox: id, handle: nil) }
         return ids.count
-    }
-
-    // MARK: - Teardown
-
-    /// Kill the init (its PID namespace dies with it) and let the monitor reap it; then kill
-    /// whatever is left in the cgroups (launchers, anything that escaped); remove cgroups and scratch.
-    private func tearDown(sandbox id: String, handle: SandboxHandle?) throws {
-        let deadline = Clock.now() + Self.teardownTimeout
-        if let handle {
-            try handle.killInit()
-            _ = try handle.waitForMonitor(until: deadline)
-        } else {
-            try killInitsWithoutHandle(sandbox: id, until: deadline)
-        }
-        var killed: [Int32] = []
-        while case let remaining = try cgroups.processes(sandbox: id), !remaining.isEmpty {
-            guard Clock.now() < deadline else {
-                throw SandboxError.timedOut("processes \(remaining) remain in the cgroup of sandbox \(id)")
-            }
-            killed += try cgroups.killAll(sandbox: id)
-            Clock.sleep(milliseconds: 1)
-        }
-        if let handle {
-            _ = try handle.waitForMonitor(until: deadline)
-        } else {
-            reapOwnChildren(killed)
-        }
-        try removeCgroups(sandbox: id, until: deadline)
-        try removeScratchDirectory(scratchDirectory(id))
-    }
-
-    /// Without a handle the monitor is unknown: kill the sandbox's PID 1 first (a process whose
-    /// innermost pid is 1) and give its parent, the monitor, a moment to reap it before the
-    /// monitor is killed too, so no zombie init is orphaned.
-    private func killInitsWithoutHandle(sandbox id: String, until deadline: Double) throws {
-        let inits = try cgroups.processes(sandbox: id).filter(isNamespaceInit)
-        _ = try CgroupFiles.kill(inits)
-        let graceDeadline = min(deadline, Clock.now() + 1)
-        while inits.contains(where: { SystemFile.exists("/proc/\($0)") }), Clock.now() < graceDeadline {
-            Clock.sleep(milliseconds: 1)
-        }
-    }
-
-    private func isNamespaceInit(_ pid: Int32) -> Bool {
-        guard let status = try? SystemFile.read("/proc/\(pid)/status"),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }) else { return false }
-        let pids = line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst()
-        return pids.count > 1 && pids.last == "1"
-    }
-
-    /// Reaps killed processes that happen to be our children (a dropped handle's monitor).
-    private func reapOwnChildren(_ pids: [Int32]) {
-        for pid in Set(pids) {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        }
-    }
-
-    private func removeCgroups(sandbox id: String, until deadline: Double) throws {
-        while true {
-            do {
-                return try cgroups.remove(sandbox: id)
-            } catch {
-                // The kernel may need a moment after the last process left.
-                if Clock.now() > deadline { throw error }
-                Clock.sleep(milliseconds: 2)
-            }
-        }
-    }
-
-    /// The scratch directory is only a mount point inside the sandbox's mount namespace, so on
-    /// the host it is normally empty and unmounted.
-    private func removeScratchDirectory(_ path: String) throws {
-        if rmdir(path) == 0 || errno == ENOENT { return }
-        switch errno {
-        case EBUSY:
-            try retryingEINTR("umount2(\(path))") { umount2(path, Int32(MNT_DETACH)) }
-            try retryingEINTR("rmdir(\(path))") { rmdir(path) }
-        case ENOTEMPTY:
-            do { try FileManager.default.removeItem(atPath: path) } catch {
-                throw SandboxError.system(call: "remove \(path): \(error)", errno: ENOTEMPTY)
-            }
-        default:
-            throw SandboxError.system(call: "rmdir(\(path))", errno: errno)
-        }
     }
 
     /// Reads `fd` until EOF, failing if that takes past `deadline`.

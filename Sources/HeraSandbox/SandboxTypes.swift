@@ -8,12 +8,16 @@ public struct SandboxLimits: Sendable, Equatable {
     public var cpuShares: Int
     /// Size of the tmpfs holding the writable layer of the root filesystem.
     public var scratchMB: Int
+    /// Optional hard cap in CPUs' worth of time (0.5 = half a CPU, 2 = two CPUs); nil = no cap.
+    /// v1 cpu.cfs_quota_us over a 100 ms cpu.cfs_period_us; v2 cpu.max.
+    public var cpuMaxCores: Double?
 
-    public init(memoryMB: Int, pidsMax: Int = 256, cpuShares: Int = 1024, scratchMB: Int = 64) {
+    public init(memoryMB: Int, pidsMax: Int = 256, cpuShares: Int = 1024, scratchMB: Int = 64, cpuMaxCores: Double? = nil) {
         self.memoryMB = memoryMB
         self.pidsMax = pidsMax
         self.cpuShares = cpuShares
         self.scratchMB = scratchMB
+        self.cpuMaxCores = cpuMaxCores
     }
 }
 
@@ -46,19 +50,24 @@ public struct ExecRequest: Sendable, Equatable {
     public var outputLimit: Int
     /// Standard error goes into the same stream as standard output (`stderr` stays empty).
     public var mergeStderr: Bool
+    /// At this many seconds the exec's whole process tree (everything in its cgroup, setsid'd
+    /// children included) is killed and the result says `timedOut`; nil = no timeout.
+    public var timeoutSeconds: Double?
 
     public init(args: [String], env: [String: String] = [:], cwd: String = "/", stdin: [UInt8] = [],
-                outputLimit: Int = 1 << 20, mergeStderr: Bool = false) {
+                outputLimit: Int = 1 << 20, mergeStderr: Bool = false, timeoutSeconds: Double? = nil) {
         self.args = args
         self.env = env
         self.cwd = cwd
         self.stdin = stdin
         self.outputLimit = outputLimit
         self.mergeStderr = mergeStderr
+        self.timeoutSeconds = timeoutSeconds
     }
 }
 
 /// The outcome of an exec: exactly one of `exitCode` and `signal` is set.
+/// The usage figures are the exec's own cgroup's; nil where the kernel cannot say.
 public struct ExecResult: Sendable, Equatable {
     public var stdout: [UInt8]
     public var stderr: [UInt8]
@@ -66,12 +75,21 @@ public struct ExecResult: Sendable, Equatable {
     public var stderrTruncated: Bool
     public var exitCode: Int32?
     public var signal: Int32?
-    /// The sandbox's memory cgroup counted an OOM kill during the exec.
+    /// The OOM killer killed a process of this exec (counted in the exec's own memory cgroup).
     public var oomKilled: Bool
     public var wallSeconds: Double
+    /// The exec's `timeoutSeconds` passed and its processes were killed (`signal` is then 9).
+    public var timedOut: Bool
+    public var cpuUserSeconds: Double?
+    public var cpuSystemSeconds: Double?
+    /// Peak memory charged to the exec's cgroup (includes Hera's exec helper, well under 1 MB).
+    public var peakMemoryBytes: Int?
+    /// Peak number of the command's tasks (threads included), Hera's exec helper not counted.
+    public var peakPids: Int?
 
     public init(stdout: [UInt8], stderr: [UInt8], stdoutTruncated: Bool, stderrTruncated: Bool,
-                exitCode: Int32?, signal: Int32?, oomKilled: Bool, wallSeconds: Double) {
+                exitCode: Int32?, signal: Int32?, oomKilled: Bool, wallSeconds: Double, timedOut: Bool = false,
+                cpuUserSeconds: Double? = nil, cpuSystemSeconds: Double? = nil, peakMemoryBytes: Int? = nil, peakPids: Int? = nil) {
         self.stdout = stdout
         self.stderr = stderr
         self.stdoutTruncated = stdoutTruncated
@@ -79,6 +97,34 @@ public struct ExecResult: Sendable, Equatable {
         self.exitCode = exitCode
         self.signal = signal
         self.oomKilled = oomKilled
+        self.wallSeconds = wallSeconds
+        self.timedOut = timedOut
+        self.cpuUserSeconds = cpuUserSeconds
+        self.cpuSystemSeconds = cpuSystemSeconds
+        self.peakMemoryBytes = peakMemoryBytes
+        self.peakPids = peakPids
+    }
+}
+
+/// What one sandbox used over its life so far, Hera's helpers (init, monitor, exec helpers)
+/// included; nil where the kernel cannot say.
+public struct SandboxStats: Sendable, Equatable {
+    public var cpuUserSeconds: Double?
+    public var cpuSystemSeconds: Double?
+    public var peakMemoryBytes: Int?
+    public var peakPids: Int?
+    /// OOM kills in the sandbox, in finished execs included.
+    public var oomKills: Int?
+    /// Seconds since the sandbox's init was ready.
+    public var wallSeconds: Double
+
+    public init(cpuUserSeconds: Double?, cpuSystemSeconds: Double?, peakMemoryBytes: Int?, peakPids: Int?,
+                oomKills: Int?, wallSeconds: Double) {
+        self.cpuUserSeconds = cpuUserSeconds
+        self.cpuSystemSeconds = cpuSystemSeconds
+        self.peakMemoryBytes = peakMemoryBytes
+        self.peakPids = peakPids
+        self.oomKills = oomKills
         self.wallSeconds = wallSeconds
     }
 }

@@ -42,6 +42,14 @@ final class FileDescriptor {
         try retryingEINTR("fcntl(F_SETFL)") { fcntl(raw, F_SETFL, flags | O_NONBLOCK) }
     }
 
+    /// Writes all of `bytes`, blocking as needed.
+    func writeAll(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            offset += try retryingEINTR("write") { bytes.withUnsafeBytes { Glibc.write(raw, $0.baseAddress! + offset, $0.count - offset) } }
+        }
+    }
+
     deinit { close() }
 }
 

@@ -20,12 +20,18 @@ enum Validation {
         guard limits.pidsMax >= 3 else { throw SandboxError.invalidSpec("pidsMax must be at least 3 (init, monitor, command)") }
         guard (2...262_144).contains(limits.cpuShares) else { throw SandboxError.invalidSpec("cpuShares must be 2...262144") }
         guard limits.scratchMB >= 1 else { throw SandboxError.invalidSpec("scratchMB must be at least 1") }
+        if let cores = limits.cpuMaxCores, !(cores >= 0.01 && cores <= 4096) {
+            throw SandboxError.invalidSpec("cpuMaxCores must be 0.01...4096")
+        }
     }
 
     static func validate(_ request: ExecRequest) throws {
         guard !request.args.isEmpty, !request.args[0].isEmpty else { throw SandboxError.invalidSpec("exec needs a command") }
         guard request.cwd.hasPrefix("/") else { throw SandboxError.invalidSpec("cwd must be absolute: \(request.cwd)") }
         guard request.outputLimit >= 0 else { throw SandboxError.invalidSpec("outputLimit must not be negative") }
+        if let timeout = request.timeoutSeconds, !(timeout > 0 && timeout <= 1e9) {
+            throw SandboxError.invalidSpec("timeoutSeconds must be positive")
+        }
         for (key, _) in request.env where key.isEmpty || key.contains("=") {
             throw SandboxError.invalidSpec("invalid environment variable name: \(key)")
         }

@@ -17,7 +17,7 @@ final class APIContractTests: XCTestCase {
     }
 
     override func tearDown() {
-        cluster.shutdown()
+        cluster?.shutdown()
     }
 
     private func create(_ form: [(String, String)]) throws -> TestResponse {

@@ -11,12 +11,12 @@ final class ReservationTests: XCTestCase {
     }
 
     override func tearDown() {
-        cluster.shutdown()
+        cluster?.shutdown()
     }
 
     /// A node row with a fresh heartbeat and no worker behind it: enough for the reservation logic.
     private func registerNode(_ name: String, memory: Int, slots: Int) throws -> Int {
-        try cluster.connection.query("SELECT node_register($1, 'default', $2, $3) AS id",
+        try cluster.connection.query("SELECT node_id AS id FROM node_register($1, 'default', $2, $3)",
                                      [name, String(memory), String(slots)]).first?.int("id") ?? 0
     }
 

@@ -17,7 +17,7 @@ final class SandboxAPITests: XCTestCase {
     }
 
     override func tearDown() {
-        cluster.shutdown()
+        cluster?.shutdown()
     }
 
     func testMissingCredentialsAre401WithChallenge() throws {

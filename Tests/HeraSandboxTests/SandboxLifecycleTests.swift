@@ -13,16 +13,32 @@ final class SandboxLifecycleTests: SandboxTestCase {
         XCTAssertFalse(try shell(sandbox, "true").oomKilled)
     }
 
-    func testDestroyKillsDaemonsAndRemovesEverything() throws {
+    func testDaemonsDieWithTheirExec() throws {
         let sandbox = try startSandbox()
-        let result = try shell(sandbox, "setsid sleep 1000 & echo started")
+        let result = try shell(sandbox, "setsid sleep 1000 & sleep 1000 & echo started")
         XCTAssertEqual(result.stdoutText, "started\n")
+        XCTAssertEqual(try runner.cgroups.processes(sandbox: sandbox.id).count, 2, "only init and monitor remain")
+        XCTAssertEqual(try leaves(of: sandbox), ["init"], "the exec's cgroup is removed")
+        XCTAssertTrue(runner.isAlive(sandbox))
+    }
+
+    func testDestroyKillsEverythingAndRemovesEverything() throws {
+        let sandbox = try startSandbox()
+        let runner = self.runner!
+        let started = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = try? runner.exec(sandbox, ExecRequest(args: ["sh", "-c", "setsid sleep 1000 & sleep 1000"]))
+            started.signal()
+        }
+        let deadline = Clock.now() + 5
+        while try runner.cgroups.processes(sandbox: sandbox.id).count < 5, Clock.now() < deadline { Clock.sleep(milliseconds: 5) }
         let pids = try runner.cgroups.processes(sandbox: sandbox.id)
-        XCTAssertGreaterThanOrEqual(pids.count, 3, "init, monitor and the daemon")
+        XCTAssertGreaterThanOrEqual(pids.count, 5, "init, monitor, exec launcher, shell and the daemon")
         XCTAssertTrue(runner.isAlive(sandbox))
 
         try runner.destroy(sandbox)
         try runner.destroy(sandbox)  // idempotent
+        XCTAssertEqual(started.wait(timeout: .now() + 5), .success)
         XCTAssertFalse(runner.isAlive(sandbox))
         for pid in pids { XCTAssertFalse(processExists(pid), "process \(pid) survived destroy") }
         assertNothingRemains(of: sandbox.id)
@@ -33,7 +49,7 @@ final class SandboxLifecycleTests: SandboxTestCase {
         spec.limits.pidsMax = 77
         spec.limits.cpuShares = 300
         let sandbox = try startSandbox(spec)
-        let directories = runner.cgroups.procsFiles(sandbox: sandbox.id).map { String($0.dropLast("/cgroup.procs".count)) }
+        let directories = runner.cgroups.directories(sandbox: sandbox.id)
         func limit(_ file: String) throws -> String {
             let directory = try XCTUnwrap(directories.first { SystemFile.exists($0 + "/" + file) }, file)
             return try SystemFile.read(directory + "/" + file).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -150,22 +166,6 @@ final class SandboxLifecycleTests: SandboxTestCase {
         }
         func median(_ values: [Double]) -> String { String(format: "%.1f ms", values.sorted()[values.count / 2] * 1000) }
         print("HeraSandbox timings (median of 20): start \(median(starts)), exec true \(median(execs)), destroy \(median(destroys))")
-    }
-
-    private func assertNothingRemains(of id: String, file: StaticString = #filePath, line: UInt = #line) {
-        for procs in runner.cgroups.procsFiles(sandbox: id) {
-            let directory = String(procs.dropLast("/cgroup.procs".count))
-            XCTAssertFalse(SystemFile.exists(directory), "cgroup \(directory) remains", file: file, line: line)
-        }
-        XCTAssertFalse(SystemFile.exists(runner.scratchDirectory(id)), "scratch directory remains", file: file, line: line)
-        let mounts = (try? SystemFile.read("/proc/self/mountinfo")) ?? ""
-        XCTAssertFalse(mounts.contains(id), "a mount of the sandbox remains", file: file, line: line)
-        XCTAssertFalse(hasZombieChildren(), "a zombie child remains", file: file, line: line)
-    }
-
-    private func hasZombieChildren() -> Bool {
-        var info = siginfo_t()
-        return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid != 0
     }
 }
 

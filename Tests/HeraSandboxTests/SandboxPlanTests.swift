@@ -31,7 +31,21 @@ final class SandboxPlanTests: XCTestCase {
         XCTAssertEqual(SandboxStep.makeDirectory(path: "/r/tmp", mode: 0o1777).launcherArguments, ["mkdir", "/r/tmp", "1777"])
         XCTAssertEqual(SandboxStep.makeCharDevice(path: "/r/dev/null", major: 1, minor: 3).launcherArguments, ["mknod", "/r/dev/null", "1", "3"])
         let plan = SandboxPlan(spec: spec, scratchDirectory: "/s", cgroupProcsFiles: [])
-        XCTAssertEqual(plan.launcherArguments.first, "start")
+        XCTAssertEqual(plan.launcherArguments, ["start"], "the steps go through the plan fd, not argv")
+        XCTAssertEqual(SandboxStep.maskFile(path: "/r/proc/kcore", nullDevice: "/r/dev/null").launcherArguments,
+                       ["mask-file", "/r/proc/kcore", "/r/dev/null"])
+        let words = plan.serialized.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        XCTAssertEqual(words, plan.steps.flatMap(\.launcherArguments) + [""], "NUL-terminated words")
+    }
+
+    func testProcIsMaskedAfterDevExists() {
+        let plan = SandboxPlan(spec: spec, scratchDirectory: "/s", cgroupProcsFiles: [])
+        let names = plan.steps.map(\.reportedName)
+        XCTAssertLessThan(names.lastIndex(of: "mknod")!, names.firstIndex(of: "mask-file")!, "the null device exists first")
+        XCTAssertLessThan(names.lastIndex(of: "mask-dir")!, names.firstIndex(of: "pivot_root")!)
+        XCTAssertTrue(plan.steps.contains(.maskFile(path: "/s/root/proc/sysrq-trigger", nullDevice: "/s/root/dev/null")))
+        XCTAssertTrue(plan.steps.contains(.makeReadOnly(path: "/s/root/proc/sys")))
+        XCTAssertTrue(plan.steps.contains(.maskDirectory(path: "/s/root/proc/acpi")))
     }
 
     func testExecPlanMergesTheDefaultEnvironment() {
@@ -63,6 +77,11 @@ final class SandboxPlanTests: XCTestCase {
         XCTAssertThrowsError(try Validation.validate(ExecRequest(args: [])))
         XCTAssertThrowsError(try Validation.validate(ExecRequest(args: ["x"], cwd: "relative")))
         XCTAssertThrowsError(try Validation.validate(ExecRequest(args: ["x"], env: ["A=B": "c"])))
+        var capped = spec
+        capped.limits.cpuMaxCores = 0.5
+        XCTAssertNoThrow(try Validation.validate(capped))
+        capped.limits.cpuMaxCores = .infinity
+        XCTAssertThrowsError(try Validation.validate(capped))
         XCTAssertFalse(Validation.isSafeForMountOptions("/a,b"))
     }
 

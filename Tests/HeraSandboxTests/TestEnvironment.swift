@@ -66,6 +66,28 @@ class SandboxTestCase: XCTestCase {
         try runner.exec(sandbox, ExecRequest(args: ["/bin/sh", "-c", script], stdin: stdin, outputLimit: outputLimit))
     }
 
+    /// The names of the sandbox's leaf cgroups, the same in every hierarchy.
+    func leaves(of sandbox: SandboxHandle) throws -> [String] {
+        let names = try runner.cgroups.directories(sandbox: sandbox.id).map { try SystemFile.subdirectories($0).sorted() }
+        XCTAssertEqual(Set(names).count, 1, "hierarchies differ: \(names)")
+        return names.first ?? []
+    }
+
+    func assertNothingRemains(of id: String, file: StaticString = #filePath, line: UInt = #line) {
+        for directory in runner.cgroups.directories(sandbox: id) {
+            XCTAssertFalse(SystemFile.exists(directory), "cgroup \(directory) remains", file: file, line: line)
+        }
+        XCTAssertFalse(SystemFile.exists(runner.scratchDirectory(id)), "scratch directory remains", file: file, line: line)
+        let mounts = (try? SystemFile.read("/proc/self/mountinfo")) ?? ""
+        XCTAssertFalse(mounts.contains(id), "a mount of the sandbox remains", file: file, line: line)
+        XCTAssertFalse(hasZombieChildren(), "a zombie child remains", file: file, line: line)
+    }
+
+    func hasZombieChildren() -> Bool {
+        var info = siginfo_t()
+        return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid != 0
+    }
+
     func processExists(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0 || errno != ESRCH
     }

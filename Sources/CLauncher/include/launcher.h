@@ -7,9 +7,10 @@
  * thread exists. argv[0] is the executable, argv[1] is "__launch".
  *
  * Modes (the Swift side, HeraSandbox/SandboxPlan.swift, builds these argvs):
- *   start <step>...            run the setup steps, fork the sandbox init,
- *                              report "ready <init-host-pid>" and stay as the
- *                              init's parent until it dies
+ *   start                      read the setup steps from fd 4 (NUL-separated
+ *                              words up to EOF), run them, fork the sandbox
+ *                              init, report "ready <init-host-pid>" and stay
+ *                              as the init's parent until it dies
  *   exec --init PID [--cgroup PROCS]... --cwd DIR [--env K=V]... -- ARGV...
  *                              join the sandbox, run ARGV as uid/gid 65534,
  *                              report "exit <code>" or "signal <number>"

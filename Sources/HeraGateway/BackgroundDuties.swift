@@ -1,0 +1,82 @@
+import Foundation
+import HeraDB
+import HeraSupport
+
+/// The work any gateway replica does besides answering requests, with no leader: assigning
+/// queued sandboxes when capacity frees (woken by the database's notifications, and every
+/// second anyway), declaring silent nodes lost, and delivering webhooks. Every step is one
+/// stored function that uses SKIP LOCKED, so replicas share the work and never repeat it.
+final class BackgroundDuties: @unchecked Sendable {
+    static let sweepInterval = 1.0
+    static let lostNodeSweepInterval = 5.0
+    static let queueBatch = 64
+
+    private let pool: PGPool
+    private let config: GatewayConfig
+    private let waker: NodeWaker
+    private let webhooks: WebhookSender
+    private let condition = NSCondition()
+    private var wakeRequested = false
+    private var stopping = false
+
+    init(pool: PGPool, config: GatewayConfig, waker: NodeWaker) {
+        self.pool = pool
+        self.config = config
+        self.waker = waker
+        webhooks = WebhookSender(pool: pool, allowPrivateAddresses: config.webhookAllowPrivate)
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "hera-duties"
+        thread.start()
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        webhooks.stop()
+    }
+
+    /// Something changed (capacity freed, a node joined, a webhook is due): run a round now.
+    func wake() {
+        condition.lock()
+        wakeRequested = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        var lastLostSweep = Date.distantPast
+        while true {
+            condition.lock()
+            let deadline = Date(timeIntervalSinceNow: BackgroundDuties.sweepInterval)
+            while !wakeRequested && !stopping && Date() < deadline { _ = condition.wait(until: deadline) }
+            wakeRequested = false
+            if stopping { condition.unlock(); return }
+            condition.unlock()
+            do {
+                if -lastLostSweep.timeIntervalSinceNow >= BackgroundDuties.lostNodeSweepInterval {
+                    let ended = try pool.query("SELECT node_sweep_lost() AS n").first?.int("n") ?? 0
+                    if ended > 0 { Log.warn("declared sandboxes lost: their node stopped heart-beating", ["sandboxes": ended]) }
+                    lastLostSweep = Date()
+                }
+                try assignQueued()
+                webhooks.sendDue()
+            } catch {
+                Log.warn("background round failed; retrying", ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func assignQueued() throws {
+        while true {
+            let assigned = try pool.query("SELECT sandbox_id, node_id FROM queue_assign($1, $2)",
+                                          [String(config.queueBackfillLimitSeconds), String(BackgroundDuties.queueBatch)]).rows
+            for node in Set(assigned.compactMap { $0.int("node_id") }) { waker.wake(node: node) }
+            if assigned.count < BackgroundDuties.queueBatch { return }
+        }
+    }
+}
