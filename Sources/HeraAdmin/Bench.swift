@@ -15,6 +15,11 @@ enum Bench {
           3. sync creates per second: C clients with keep-alive for S seconds, against 8 node
              rows that only the benchmark uses (type "bench", never started; it needs
              --database-url to register them, keep them heart-beating and remove their sandboxes)
+          4. queue: a whole-node sandbox holds the node, an async one waits behind it with a
+             webhook to a receiver in this process; the holder is killed. Times from the
+             holder's end to the queued one running (database clock), and from running to the
+             webhook received (N/5 rounds; needs --database-url and a gateway that allows
+             private webhook addresses, as hera dev's does)
         """
 
     struct Target {
@@ -41,6 +46,11 @@ enum Bench {
         if settings.has("database-url") {
             let rate = try createThroughput(target, database: settings.databaseURL, clients: clients, seconds: seconds)
             print(String(format: "sync_creates_per_s=%.0f clients=%d seconds=%.0f errors=%d", rate.perSecond, clients, seconds, rate.errors))
+            let queue = try QueueBench.run(target, database: settings.databaseURL, rounds: max(1, samples / 5))
+            print(String(format: "queue_freed_to_running_ms p50=%.2f p99=%.2f n=%d", percentile(queue.toRunning, 50),
+                         percentile(queue.toRunning, 99), queue.toRunning.count))
+            print(String(format: "running_to_webhook_ms p50=%.2f p99=%.2f n=%d", percentile(queue.toWebhook, 50),
+                         percentile(queue.toWebhook, 99), queue.toWebhook.count))
         }
     }
 
