@@ -101,6 +101,8 @@ BEGIN
             format('template %s needs at least %s MB', v_template.name, v_template.min_memory_mb), NULL::uuid, NULL::bigint;
         RETURN;
     END IF;
+    RETURN QUERY SELECT 'QuotaExceeded', r, NULL::uuid, NULL::bigint FROM account_quota_refusal(v_owner_id, p_memory_mb) AS r WHERE r IS NOT NULL;
+    IF FOUND THEN RETURN; END IF;
 
     SELECT n.* INTO v_node FROM nodes n
     WHERE node_can_take(n, p_memory_mb, p_whole_node, p_node_type)
@@ -164,6 +166,7 @@ BEGIN
     WHERE id = p_id AND state <> 'finished'
     RETURNING * INTO v;
     IF NOT FOUND THEN RETURN false; END IF;
+    PERFORM usage_record(v);
     IF v.node_id IS NOT NULL THEN
         UPDATE nodes SET memory_reserved_mb = memory_reserved_mb - v.reserved_memory_mb,
                          slots_reserved = slots_reserved - v.reserved_slots
