@@ -60,6 +60,8 @@ CREATE TABLE sandboxes (
     queue_deadline      timestamptz,                              -- still queued then: cancelled (queue_timeout)
     webhook_url         text,
     webhook_secret      text,
+    cpu_seconds         double precision CHECK (cpu_seconds >= 0),     -- reported by the node at the end;
+    peak_memory_mb      integer CHECK (peak_memory_mb >= 0),           -- NULL where it could not say
     created_at          timestamptz NOT NULL DEFAULT now(),
     started_at          timestamptz,
     expires_at          timestamptz,
@@ -97,6 +99,7 @@ CREATE TABLE execs (
     stdin        bytea NOT NULL DEFAULT '',
     merge_stderr boolean NOT NULL DEFAULT false,                  -- stderr goes into stdout
     is_main      boolean NOT NULL DEFAULT false,                  -- the sandbox's main command: it ends the sandbox
+    timeout_s    double precision CHECK (timeout_s > 0),          -- kill its whole process tree after this long
     state        text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done')),
     stdout       bytea,
     stderr       bytea,
@@ -105,6 +108,12 @@ CREATE TABLE execs (
     exit_code    integer,
     signal       integer,
     oom_killed   boolean,
+    timed_out    boolean,
+    wall_seconds       double precision,                          -- what the node measured; NULL where the
+    cpu_user_seconds   double precision,                          -- kernel could not say
+    cpu_system_seconds double precision,
+    peak_memory_bytes  bigint,
+    peak_pids          integer,
     error        text,
     created_at   timestamptz NOT NULL DEFAULT now(),
     started_at   timestamptz,

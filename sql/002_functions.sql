@@ -186,6 +186,8 @@ BEGIN
             format('template %s needs at least %s MB', v_template.name, v_template.min_memory_mb), NULL::uuid, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
+    RETURN QUERY SELECT 'QuotaExceeded', r, NULL::uuid, NULL::bigint, NULL::bigint FROM account_quota_refusal(v_owner_id, p_memory_mb) AS r WHERE r IS NOT NULL;
+    IF FOUND THEN RETURN; END IF;
 
     IF NOT (p_async AND EXISTS (SELECT 1 FROM sandboxes s WHERE s.state = 'queued'
                                 AND s.created_at <= now() - p_backfill_limit_s * interval '1 second')) THEN
@@ -302,14 +304,18 @@ LANGUAGE sql IMMUTABLE AS $$
           FROM generate_series(0, octet_length(convert_to(p, 'UTF8')) - 1) AS i) AS bytes
 $$;
 
--- A node run ends one of its sandboxes; refused (false) when the run has been fenced off.
-CREATE FUNCTION node_sandbox_finish(p_node_id bigint, p_epoch bigint, p_id uuid, p_reason text, p_detail text)
+-- A node run ends one of its sandboxes, with what it measured of it (NULL where it could
+-- not); refused (false) when the run has been fenced off.
+CREATE FUNCTION node_sandbox_finish(p_node_id bigint, p_epoch bigint, p_id uuid, p_reason text, p_detail text,
+                                    p_cpu_seconds double precision DEFAULT NULL, p_peak_memory_mb integer DEFAULT NULL)
 RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM nodes WHERE id = p_node_id AND epoch = p_epoch)
-       OR NOT EXISTS (SELECT 1 FROM sandboxes WHERE id = p_id AND node_id = p_node_id) THEN
+    IF NOT EXISTS (SELECT 1 FROM nodes WHERE id = p_node_id AND epoch = p_epoch) THEN
         RETURN false;
     END IF;
+    UPDATE sandboxes SET cpu_seconds = p_cpu_seconds, peak_memory_mb = p_peak_memory_mb
+    WHERE id = p_id AND node_id = p_node_id AND state <> 'finished';
+    IF NOT FOUND THEN RETURN false; END IF;
     RETURN sandbox_finish(p_id, p_reason, p_detail);
 END $$;
 
@@ -324,6 +330,7 @@ BEGIN
     WHERE id = p_id AND state <> 'finished'
     RETURNING * INTO v;
     IF NOT FOUND THEN RETURN false; END IF;
+    PERFORM usage_record(v);
     IF v.node_id IS NOT NULL THEN
         UPDATE nodes SET memory_reserved_mb = memory_reserved_mb - v.reserved_memory_mb,
                          slots_reserved = slots_reserved - v.reserved_slots
@@ -340,7 +347,8 @@ CREATE FUNCTION exec_unfinished_limit() RETURNS integer
 LANGUAGE sql IMMUTABLE AS $$ SELECT 64 $$;
 
 -- Queues a command for a live sandbox the caller may use.
-CREATE FUNCTION exec_create(p_caller_id bigint, p_sandbox_id uuid, p_args jsonb, p_stdin bytea, p_merge_stderr boolean)
+CREATE FUNCTION exec_create(p_caller_id bigint, p_sandbox_id uuid, p_args jsonb, p_stdin bytea, p_merge_stderr boolean,
+                            p_timeout_s double precision DEFAULT NULL)
 RETURNS TABLE (status text, message text, exec_id bigint, node_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE v sandboxes; v_exec bigint;
@@ -363,7 +371,8 @@ BEGIN
             NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
-    INSERT INTO execs (sandbox_id, args, stdin, merge_stderr) VALUES (p_sandbox_id, p_args, p_stdin, p_merge_stderr)
+    INSERT INTO execs (sandbox_id, args, stdin, merge_stderr, timeout_s)
+    VALUES (p_sandbox_id, p_args, p_stdin, p_merge_stderr, p_timeout_s)
     RETURNING id INTO v_exec;
     RETURN QUERY SELECT 'ok', NULL::text, v_exec, v.node_id;
 END $$;
@@ -371,12 +380,16 @@ END $$;
 -- The node ran a command: store its result and wake the gateway waiting for it.
 CREATE FUNCTION exec_finish(p_node_id bigint, p_epoch bigint, p_id bigint, p_stdout bytea, p_stderr bytea,
                             p_stdout_truncated boolean, p_stderr_truncated boolean, p_exit_code integer,
-                            p_signal integer, p_oom_killed boolean, p_error text)
+                            p_signal integer, p_oom_killed boolean, p_error text, p_timed_out boolean,
+                            p_wall_seconds double precision, p_cpu_user_seconds double precision,
+                            p_cpu_system_seconds double precision, p_peak_memory_bytes bigint, p_peak_pids integer)
 RETURNS void LANGUAGE sql AS $$
     UPDATE execs SET state = 'done', stdout = p_stdout, stderr = p_stderr,
                      stdout_truncated = p_stdout_truncated, stderr_truncated = p_stderr_truncated,
                      exit_code = p_exit_code, signal = p_signal, oom_killed = p_oom_killed,
-                     error = p_error, finished_at = now()
+                     error = p_error, finished_at = now(), timed_out = p_timed_out, wall_seconds = p_wall_seconds,
+                     cpu_user_seconds = p_cpu_user_seconds, cpu_system_seconds = p_cpu_system_seconds,
+                     peak_memory_bytes = p_peak_memory_bytes, peak_pids = p_peak_pids
     WHERE id = p_id AND state = 'running'
       AND EXISTS (SELECT 1 FROM sandboxes s JOIN nodes n ON n.id = s.node_id
                   WHERE s.id = execs.sandbox_id AND n.id = p_node_id AND n.epoch = p_epoch);

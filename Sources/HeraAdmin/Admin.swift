@@ -1,30 +1,15 @@
 import Foundation
 import HeraDB
-import HeraSandbox
 import HeraSupport
 
-/// The operator's verbs.
+/// Migrations, and the account and template registration that `hera dev` and the tests share with the verbs.
 public enum Admin {
-    static let help = """
-        hera migrate [--sql-dir DIR]
-        hera account create NAME [--parent ACCOUNT]     prints the new API key alone on stdout
-        hera template add NAME --rootfs DIR [--owner ACCOUNT] [--public] [--min-memory-mb N]
-                                                        without --owner: a system template
-        hera template build-default DIR                 busybox root filesystem (needs busybox-static)
-        All take --database-url (or HERA_DATABASE_URL, or the PG* variables).
-        """
+    static let migrateHelp = "usage: hera migrate [--sql-dir DIR] [--database-url URL]\n\nApplies the SQL migrations in sql/, each in one transaction."
 
     static func migrate(_ settings: Settings) throws {
         let connection = try PGConnection(settings.databaseURL)
         let applied = try Migrator(directory: try SQLDirectory.find(settings)).migrate(connection)
         print(applied.isEmpty ? "database is up to date" : "applied " + applied.joined(separator: ", "))
-    }
-
-    static func accountCreate(_ settings: Settings) throws {
-        guard settings.positional.count == 3 else { throw UsageError("usage: hera account create NAME [--parent ACCOUNT]") }
-        let key = try accountCreate(PGConnection(settings.databaseURL), name: settings.positional[2],
-                                    parent: settings.string("parent"))
-        print(key)
     }
 
     /// Creates the account, or gives an existing one a new key when `replacingKey`; returns the key.
@@ -47,16 +32,6 @@ public enum Admin {
             throw UsageError("an account name is 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
         }
         return key
-    }
-
-    static func templateAdd(_ settings: Settings) throws {
-        guard settings.positional.count == 3, let rootfs = settings.string("rootfs") else {
-            throw UsageError("usage: hera template add NAME --rootfs DIR [--owner ACCOUNT] [--public] [--min-memory-mb N]")
-        }
-        let id = try templateAdd(PGConnection(settings.databaseURL), name: settings.positional[2], rootfs: rootfs,
-                                 owner: settings.string("owner"), isPublic: settings.bool("public"),
-                                 minMemoryMB: try settings.int("min-memory-mb", default: 16))
-        print(id)
     }
 
     /// Registers a template, or updates the one of that name and owner; returns its id.
@@ -82,11 +57,5 @@ public enum Admin {
         } catch let error as PGError where error.sqlState == PGError.checkViolation {
             throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-'; --min-memory-mb must be positive")
         }
-    }
-
-    static func templateBuildDefault(_ settings: Settings) throws {
-        guard settings.positional.count == 3 else { throw UsageError("usage: hera template build-default DIR") }
-        try DefaultTemplate.build(at: settings.positional[2])
-        print(settings.positional[2])
     }
 }

@@ -4,6 +4,8 @@ import HeraSupport
 /// The rows of one statement, in libpq's text format, copied out so the PGresult can be freed at once.
 public struct PGResult: Sendable {
     public let columns: [String]
+    /// Each column's type OID (16 is boolean), for printing values as their type reads.
+    public let columnTypes: [UInt32]
     public let rows: [PGRow]
     public let affectedRows: Int
 
@@ -14,6 +16,7 @@ public struct PGResult: Sendable {
         var index: [String: Int] = [:]
         for (i, name) in names.enumerated() where index[name] == nil { index[name] = i }
         columns = names
+        columnTypes = (0..<columnCount).map { UInt32(PQftype(result, Int32($0))) }
         rows = (0..<Int(PQntuples(result))).map { row in
             PGRow(index: index, values: (0..<columnCount).map { column in
                 PQgetisnull(result, Int32(row), Int32(column)) == 1

@@ -11,6 +11,13 @@ extension Gateway {
         let stdin = Array((parameters["stdin"] ?? "").utf8)
         guard stdin.count <= Gateway.maxStdinBytes else { throw APIError("RequestTooLarge", 413, "stdin is larger than 4 MiB") }
         let sync = try parameters.bool("sync", default: true)
+        var timeout: Double?
+        if let text = parameters["timeout"] {
+            guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= Double(config.maxExecWaitSeconds) else {
+                throw APIError.malformed("timeout must be a number of seconds above 0 and at most \(config.maxExecWaitSeconds)")
+            }
+            timeout = seconds
+        }
         let mergeStderr: Bool
         switch parameters["stderr"] {
         case nil, "stderr"?, "pipe"?: mergeStderr = false
@@ -19,9 +26,9 @@ extension Gateway {
         }
         _ = try parameters.bool("chroot", default: true)   // the original client sends it; every command runs in the sandbox's root
         let argsJSON = String(decoding: try JSONEncoder().encode(args), as: UTF8.self)
-        guard let row = try pool.query("SELECT status, message, exec_id, node_id FROM exec_create($1, $2, $3, $4, $5)",
+        guard let row = try pool.query("SELECT status, message, exec_id, node_id FROM exec_create($1, $2, $3, $4, $5, $6)",
                                         [String(caller.id), sandboxID, argsJSON, byteaParameter(stdin),
-                                         mergeStderr ? "t" : "f"]).first,
+                                         mergeStderr ? "t" : "f", timeout.map { String($0) }]).first,
               let status = row["status"] else { throw APIError("InternalError", 500, "exec returned nothing") }
         guard status == "ok", let execID = row.int("exec_id") else { throw APIError.fromDatabase(status, row["message"] ?? status) }
         if let node = row.int("node_id") { waker.wake(node: node) }
@@ -49,7 +56,10 @@ extension Gateway {
         return row?["state"] == "done" ? row : nil
     }
 
-    static let execColumns = "id, state, stdout, stderr, stdout_truncated, stderr_truncated, exit_code, signal, oom_killed, error"
+    static let execColumns = """
+        id, state, stdout, stderr, stdout_truncated, stderr_truncated, exit_code, signal, oom_killed, error, timed_out,
+        wall_seconds, cpu_user_seconds, cpu_system_seconds, peak_memory_bytes, peak_pids
+        """
 
     /// `code` is the exit status, or 128 + the signal number when a signal ended the command (as shells report it).
     static func execJSON(_ row: PGRow) throws -> HTTPResponse {
@@ -65,7 +75,12 @@ extension Gateway {
             "stdout_truncated": row.bool("stdout_truncated") ?? false,
             "stderr_truncated": row.bool("stderr_truncated") ?? false,
             "code": code, "signal": signal.map { $0 as Any } ?? NSNull(),
-            "oom_killed": row.bool("oom_killed") ?? false,
+            "oom_killed": row.bool("oom_killed") ?? false, "timed_out": row.bool("timed_out") ?? false,
+            "wall_seconds": row.double("wall_seconds").map { $0 as Any } ?? NSNull(),
+            "cpu_user_seconds": row.double("cpu_user_seconds").map { $0 as Any } ?? NSNull(),
+            "cpu_system_seconds": row.double("cpu_system_seconds").map { $0 as Any } ?? NSNull(),
+            "peak_memory_bytes": row.int("peak_memory_bytes").map { $0 as Any } ?? NSNull(),
+            "peak_pids": row.int("peak_pids").map { $0 as Any } ?? NSNull(),
         ])
     }
 }

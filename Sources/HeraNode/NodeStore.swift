@@ -1,4 +1,5 @@
 import HeraDB
+import HeraSandbox
 
 /// The node's database operations, named entity-then-verb. Every write names the node run
 /// (id and epoch): once the run is fenced off (declared lost, or replaced), they change nothing.
@@ -26,6 +27,7 @@ struct NodeStore {
         let stdin: [UInt8]
         let mergeStderr: Bool
         let isMain: Bool
+        let timeoutSeconds: Double?
     }
 
     func nodeRegister(_ config: NodeConfig) throws -> Run {
@@ -62,9 +64,16 @@ struct NodeStore {
                        [id, String(run.node), String(run.epoch)]).first?.double("seconds")
     }
 
-    func sandboxFinish(_ id: String, run: Run, reason: String, detail: String?) throws {
-        try pool.query("SELECT node_sandbox_finish($1, $2, $3, $4, $5)",
-                       [String(run.node), String(run.epoch), id, reason, detail])
+    /// What the node measured of a sandbox, for usage; nil where the kernel could not say.
+    struct Measured {
+        var cpuSeconds: Double?
+        var peakMemoryMB: Int?
+    }
+
+    func sandboxFinish(_ id: String, run: Run, reason: String, detail: String?, measured: Measured = Measured()) throws {
+        try pool.query("SELECT node_sandbox_finish($1, $2, $3, $4, $5, $6, $7)",
+                       [String(run.node), String(run.epoch), id, reason, detail,
+                        measured.cpuSeconds.map { String($0) }, measured.peakMemoryMB.map { String($0) }])
     }
 
     /// Claims the pending commands of this node's running sandboxes.
@@ -73,31 +82,29 @@ struct NodeStore {
             UPDATE execs e SET state = 'running', started_at = now()
             FROM sandboxes s
             WHERE s.id = e.sandbox_id AND s.node_id = $1 AND s.state = 'running' AND e.state = 'pending'
-            RETURNING e.id, e.sandbox_id, e.args::text AS args, e.stdin, e.merge_stderr, e.is_main
+            RETURNING e.id, e.sandbox_id, e.args::text AS args, e.stdin, e.merge_stderr, e.is_main, e.timeout_s
             """, [String(node)]).rows.compactMap { row in
             guard let id = row.int("id"), let sandbox = row["sandbox_id"], let args = row["args"] else { return nil }
             return ClaimedExec(id: id, sandboxID: sandbox, argsJSON: args, stdin: row.bytes("stdin") ?? [],
-                               mergeStderr: row.bool("merge_stderr") ?? false, isMain: row.bool("is_main") ?? false)
+                               mergeStderr: row.bool("merge_stderr") ?? false, isMain: row.bool("is_main") ?? false,
+                               timeoutSeconds: row.double("timeout_s"))
         }
     }
 
+    /// A command's end: its result, or `error` when it never got to run.
     struct ExecOutcome {
-        var stdout: [UInt8] = []
-        var stderr: [UInt8] = []
-        var stdoutTruncated = false
-        var stderrTruncated = false
-        var exitCode: Int32? = nil
-        var signal: Int32? = nil
-        var oomKilled = false
+        var result: ExecResult? = nil
         var error: String? = nil
     }
 
     func execFinish(_ id: Int, run: Run, _ outcome: ExecOutcome) throws {
-        try pool.query("SELECT exec_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", [
-            String(run.node), String(run.epoch), String(id), byteaParameter(outcome.stdout), byteaParameter(outcome.stderr),
-            outcome.stdoutTruncated ? "t" : "f", outcome.stderrTruncated ? "t" : "f",
-            outcome.exitCode.map { String($0) }, outcome.signal.map { String($0) },
-            outcome.oomKilled ? "t" : "f", outcome.error,
+        let r = outcome.result
+        func text<T>(_ value: T?) -> String? { value.map { "\($0)" } }
+        try pool.query("SELECT exec_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)", [
+            String(run.node), String(run.epoch), String(id), byteaParameter(r?.stdout ?? []), byteaParameter(r?.stderr ?? []),
+            text(r?.stdoutTruncated), text(r?.stderrTruncated), text(r?.exitCode), text(r?.signal), text(r?.oomKilled),
+            outcome.error, text(r?.timedOut), text(r?.wallSeconds), text(r?.cpuUserSeconds), text(r?.cpuSystemSeconds),
+            text(r?.peakMemoryBytes), text(r?.peakPids),
         ])
     }
 }

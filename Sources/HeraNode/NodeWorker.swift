@@ -26,7 +26,13 @@ public final class NodeWorker: @unchecked Sendable {
     private var local: [String: Local] = [:]
     private var starting: Set<String> = []
     /// Endings not yet written because the database was unreachable; retried every round.
-    private var unreported: [String: (reason: String, detail: String?)] = [:]
+    private var unreported: [String: Ending] = [:]
+
+    private struct Ending {
+        let reason: String
+        let detail: String?
+        let measured: NodeStore.Measured
+    }
 
     public init(config: NodeConfig) throws {
         guard NodeConfig.isValidName(config.name) else {
@@ -237,20 +243,31 @@ public final class NodeWorker: @unchecked Sendable {
     }
 
     /// Stops a sandbox's processes (if it has any here), then records its end and releases its capacity.
+    /// Records what was measured of it (CPU time, peak memory) for usage.
     private func end(_ id: String, _ handle: SandboxHandle?, reason: String, detail: String?) {
+        var measured = NodeStore.Measured()
         if let handle {
             do { try runner.destroy(handle) } catch {
                 Log.error("could not fully remove a sandbox", ["sandbox": id, "error": "\(error)"])
             }
+            if let stats = handle.finalStats {
+                if let user = stats.cpuUserSeconds, let system = stats.cpuSystemSeconds { measured.cpuSeconds = user + system }
+                measured.peakMemoryMB = stats.peakMemoryBytes.map { Int(($0 + (1 << 20) - 1) >> 20) }
+            }
         }
+        let ending = Ending(reason: reason, detail: detail, measured: measured)
         do {
-            try store.sandboxFinish(id, run: currentRun, reason: reason, detail: detail)
+            try record(id, ending)
         } catch {
             Log.warn("could not record a sandbox's end; will retry", ["sandbox": id, "error": "\(error)"])
             condition.lock()
-            unreported[id] = (reason, detail)
+            unreported[id] = ending
             condition.unlock()
         }
+    }
+
+    private func record(_ id: String, _ ending: Ending) throws {
+        try store.sandboxFinish(id, run: currentRun, reason: ending.reason, detail: ending.detail, measured: ending.measured)
     }
 
     private func retryUnreported() {
@@ -258,7 +275,7 @@ public final class NodeWorker: @unchecked Sendable {
         let pending = unreported
         condition.unlock()
         for (id, ending) in pending {
-            guard (try? store.sandboxFinish(id, run: currentRun, reason: ending.reason, detail: ending.detail)) != nil else { return }
+            guard (try? record(id, ending)) != nil else { return }
             condition.lock()
             unreported[id] = nil
             condition.unlock()
@@ -293,23 +310,18 @@ public final class NodeWorker: @unchecked Sendable {
         condition.unlock()
         if let handle, let args = try? JSONDecoder().decode([String].self, from: Data(exec.argsJSON.utf8)) {
             do {
-                let result = try runner.exec(handle, ExecRequest(args: args, stdin: exec.stdin, outputLimit: config.outputLimit,
-                                                                    mergeStderr: exec.mergeStderr))
-                outcome.stdout = result.stdout
-                outcome.stderr = result.stderr
-                outcome.stdoutTruncated = result.stdoutTruncated
-                outcome.stderrTruncated = result.stderrTruncated
-                outcome.exitCode = result.exitCode
-                outcome.signal = result.signal
-                outcome.oomKilled = result.oomKilled
+                outcome.result = try runner.exec(handle, ExecRequest(args: args, stdin: exec.stdin, outputLimit: config.outputLimit,
+                                                                     mergeStderr: exec.mergeStderr, timeoutSeconds: exec.timeoutSeconds))
             } catch SandboxError.sandboxGone {
                 outcome.error = "the sandbox ended while the command ran"
             } catch {
                 // As a shell reports it: 127 for a program that is not there, 126 for any other
                 // failure to start (fork refused by the pids limit, …). No host detail leaks.
                 Log.warn("a command could not start", ["exec": exec.id, "error": "\(error)"])
-                outcome.exitCode = NodeWorker.startFailureCode(error)
-                outcome.stderr = Array("hera: cannot run \(args[0]): \(NodeWorker.startFailureReason(error))\n".utf8)
+                outcome.result = ExecResult(
+                    stdout: [], stderr: Array("hera: cannot run \(args[0]): \(NodeWorker.startFailureReason(error))\n".utf8),
+                    stdoutTruncated: false, stderrTruncated: false, exitCode: NodeWorker.startFailureCode(error),
+                    signal: nil, oomKilled: false, wallSeconds: 0)
             }
         } else {
             outcome.error = handle == nil ? "the sandbox is not running on its node" : "bad arguments"
@@ -317,12 +329,12 @@ public final class NodeWorker: @unchecked Sendable {
         do { try store.execFinish(exec.id, run: currentRun, outcome) } catch {
             Log.error("could not record a command's result", ["exec": exec.id, "error": "\(error)"])
         }
-        if exec.isMain && outcome.error == nil { endAfterMainCommand(exec.sandboxID, outcome) }
+        if exec.isMain, let result = outcome.result { endAfterMainCommand(exec.sandboxID, result) }
     }
 
     /// The main command ended, so does its sandbox: `oom` when the kernel killed it for memory,
     /// else `exited` with its code or signal.
-    private func endAfterMainCommand(_ id: String, _ outcome: NodeStore.ExecOutcome) {
+    private func endAfterMainCommand(_ id: String, _ outcome: ExecResult) {
         condition.lock()
         let sandbox = local.removeValue(forKey: id)
         condition.unlock()

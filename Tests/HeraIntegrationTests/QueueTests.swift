@@ -18,10 +18,6 @@ final class QueueTests: XCTestCase {
         cluster?.shutdown()
     }
 
-    private func registerNode(_ name: String, memory: Int, slots: Int) throws {
-        try cluster.connection.query("SELECT node_register($1, 'default', $2, $3)", [name, String(memory), String(slots)])
-    }
-
     private func create(memory: Int = 64, async: Bool = true, _ extra: [(String, String)] = []) throws -> TestResponse {
         try client.post("/sandbox/", [("memory", String(memory)), ("timeout", "60"), ("template", "busybox"),
                                       ("async", async ? "true" : "false")] + extra)
@@ -33,21 +29,17 @@ final class QueueTests: XCTestCase {
 
     private func state(_ id: String) throws -> String { try cluster.sandboxState(client, id) }
 
-    private func finish(_ id: String) throws {
-        try cluster.connection.query("SELECT sandbox_finish($1, 'killed', 'test')", [id])
-    }
-
     private func assignedWithin(_ seconds: Double, _ id: String) throws -> Bool {
         try cluster.eventually(within: seconds) { try state(id) == "assigned" }
     }
 
     func testAsyncWithRoomIsAssignedAtOnce() throws {
-        try registerNode("q1", memory: 1000, slots: 4)
+        _ = try cluster.registerNode("q1", memory: 1000, slots: 4)
         XCTAssertEqual(try state(try id(create())), "assigned")
     }
 
     func testQueuedRequestsStartInPriorityThenArrivalOrder() throws {
-        try registerNode("q1", memory: 1000, slots: 1)
+        _ = try cluster.registerNode("q1", memory: 1000, slots: 1)
         let holder = try id(create(async: false))
         let low = try id(create([("priority", "5")]))
         let first = try id(create([("priority", "1")]))
@@ -60,7 +52,7 @@ final class QueueTests: XCTestCase {
 
         var previous = holder
         for next in [first, second, low] {
-            try finish(previous)
+            try cluster.finish(previous, "killed")
             XCTAssertTrue(try assignedWithin(3, next), "\(next) should be next")
             let others = [first, second, low].filter { $0 != next && (try? state($0)) == "assigned" }
             XCTAssertEqual(others.count, 0, "only one request fits at a time")
@@ -69,18 +61,18 @@ final class QueueTests: XCTestCase {
     }
 
     func testAgingLetsAnOldLowPriorityRequestOvertake() throws {
-        try registerNode("q1", memory: 1000, slots: 1)
+        _ = try cluster.registerNode("q1", memory: 1000, slots: 1)
         let holder = try id(create(async: false))
         let aging = try id(create([("priority", "10"), ("priority_growth", "100")]))
         usleep(300_000)
         let urgent = try id(create([("priority", "0")]))
-        try finish(holder)
+        try cluster.finish(holder, "killed")
         XCTAssertTrue(try assignedWithin(3, aging))
         XCTAssertEqual(try state(urgent), "queued")
     }
 
     func testKillCancelsAQueuedRequest() throws {
-        try registerNode("q1", memory: 1000, slots: 1)
+        _ = try cluster.registerNode("q1", memory: 1000, slots: 1)
         _ = try id(create(async: false))
         let queued = try id(create())
         let killed = try client.post("/sandbox/\(queued)/kill")
@@ -90,7 +82,7 @@ final class QueueTests: XCTestCase {
     }
 
     func testQueueTimeoutCancels() throws {
-        try registerNode("q1", memory: 1000, slots: 1)
+        _ = try cluster.registerNode("q1", memory: 1000, slots: 1)
         _ = try id(create(async: false))
         let queued = try id(create([("queue_timeout", "1")]))
         XCTAssertTrue(try cluster.eventually(within: 4) { try state(queued) == "finished" })
@@ -100,7 +92,7 @@ final class QueueTests: XCTestCase {
     }
 
     func testPerAccountCapIsQueueFull() throws {
-        try registerNode("q1", memory: 1000, slots: 1)
+        _ = try cluster.registerNode("q1", memory: 1000, slots: 1)
         _ = try id(create(async: false))
         for _ in 0..<3 { XCTAssertEqual(try create().status, 200) }
         let refused = try create()
@@ -109,7 +101,7 @@ final class QueueTests: XCTestCase {
     }
 
     func testRequestNoNodeCouldEverTakeIsRefusedNotQueued() throws {
-        try registerNode("q1", memory: 1000, slots: 1)
+        _ = try cluster.registerNode("q1", memory: 1000, slots: 1)
         let refused = try create(memory: 5000)
         XCTAssertEqual(refused.status, 503)
         XCTAssertTrue((refused.json["message"] as? String ?? "").contains("5000"))
@@ -118,7 +110,7 @@ final class QueueTests: XCTestCase {
     }
 
     func testSyncCreateOnAFullClusterStillFailsAtOnce() throws {
-        try registerNode("q1", memory: 1000, slots: 1)
+        _ = try cluster.registerNode("q1", memory: 1000, slots: 1)
         _ = try id(create(async: false))
         XCTAssertEqual(try create(async: false).status, 503)
     }
@@ -127,7 +119,7 @@ final class QueueTests: XCTestCase {
     /// go first only until the head has waited the backfill limit (1 s here); after that the
     /// capacity they free accumulates for the head, which then runs.
     func testBackfillStopsOnceTheHeadHasWaitedAndTheHeadRuns() throws {
-        try registerNode("q1", memory: 1000, slots: 8)
+        _ = try cluster.registerNode("q1", memory: 1000, slots: 8)
         let running = try id(create(memory: 100, async: false))
         let head = try id(create(memory: 100, [("whole_node", "true"), ("priority", "0")]))
         let early = try id(create(memory: 100, [("priority", "1")]))
@@ -136,8 +128,8 @@ final class QueueTests: XCTestCase {
         let late = try id(create(memory: 100, [("priority", "1")]))
         usleep(1_500_000)
         XCTAssertEqual(try state(late), "queued", "no backfill past a head that has waited the limit")
-        try finish(running)
-        try finish(early)
+        try cluster.finish(running, "killed")
+        try cluster.finish(early, "killed")
         XCTAssertTrue(try assignedWithin(3, head), "the head runs once the node is free")
         XCTAssertEqual(try state(late), "queued")
         try cluster.checkReservationsMatchSandboxes()

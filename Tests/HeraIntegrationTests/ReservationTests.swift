@@ -14,27 +14,14 @@ final class ReservationTests: XCTestCase {
         cluster?.shutdown()
     }
 
-    /// A node row with a fresh heartbeat and no worker behind it: enough for the reservation logic.
-    private func registerNode(_ name: String, memory: Int, slots: Int) throws -> Int {
-        try cluster.connection.query("SELECT node_id AS id FROM node_register($1, 'default', $2, $3)",
-                                     [name, String(memory), String(slots)]).first?.int("id") ?? 0
-    }
-
-    private func reserve(memory: Int, whole: Bool = false) throws -> (status: String, id: String?) {
-        let row = try cluster.connection.query(
-            "SELECT status, sandbox_id FROM sandbox_create(1, 'me', 'busybox', $1, 60, $2, NULL)",
-            [String(memory), whole ? "t" : "f"]).first
-        return (row?["status"] ?? "", row?["sandbox_id"])
-    }
-
     private func reserved(_ node: Int) throws -> (memory: Int, slots: Int) {
         let row = try cluster.connection.query("SELECT memory_reserved_mb, slots_reserved FROM nodes WHERE id = $1", [String(node)]).first
         return (row?.int("memory_reserved_mb") ?? -1, row?.int("slots_reserved") ?? -1)
     }
 
     func testReserveThenFinishReleasesCapacity() throws {
-        let node = try registerNode("n1", memory: 1000, slots: 4)
-        let created = try reserve(memory: 300)
+        let node = try cluster.registerNode("n1", memory: 1000, slots: 4)
+        let created = try cluster.reserve(memory: 300)
         XCTAssertEqual(created.status, "ok")
         XCTAssertEqual(try reserved(node).memory, 300)
         XCTAssertEqual(try reserved(node).slots, 1)
@@ -49,30 +36,30 @@ final class ReservationTests: XCTestCase {
     }
 
     func testFullClusterAnswersResourceNotAvailable() throws {
-        _ = try registerNode("n1", memory: 500, slots: 4)
-        XCTAssertEqual(try reserve(memory: 400).status, "ok")
-        XCTAssertEqual(try reserve(memory: 200).status, "ResourceNotAvailable")
-        XCTAssertEqual(try reserve(memory: 100).status, "ok")
+        _ = try cluster.registerNode("n1", memory: 500, slots: 4)
+        XCTAssertEqual(try cluster.reserve(memory: 400).status, "ok")
+        XCTAssertEqual(try cluster.reserve(memory: 200).status, "ResourceNotAvailable")
+        XCTAssertEqual(try cluster.reserve(memory: 100).status, "ok")
     }
 
     func testWholeNodeTakesAnEmptyNodeAndKeepsOthersOff() throws {
-        let node = try registerNode("n1", memory: 1000, slots: 4)
-        let whole = try reserve(memory: 100, whole: true)
+        let node = try cluster.registerNode("n1", memory: 1000, slots: 4)
+        let whole = try cluster.reserve(memory: 100, whole: true)
         XCTAssertEqual(whole.status, "ok")
         XCTAssertEqual(try reserved(node).memory, 1000)
-        XCTAssertEqual(try reserve(memory: 16).status, "ResourceNotAvailable")
+        XCTAssertEqual(try cluster.reserve(memory: 16).status, "ResourceNotAvailable")
         try cluster.connection.query("SELECT sandbox_finish($1, 'killed', NULL)", [whole.id])
         XCTAssertEqual(try reserved(node).memory, 0)
     }
 
     func testStaleNodeTakesNoSandbox() throws {
-        let node = try registerNode("n1", memory: 1000, slots: 4)
+        let node = try cluster.registerNode("n1", memory: 1000, slots: 4)
         try cluster.connection.query("UPDATE nodes SET heartbeat_at = now() - interval '1 minute' WHERE id = $1", [String(node)])
-        XCTAssertEqual(try reserve(memory: 100).status, "ResourceNotAvailable")
+        XCTAssertEqual(try cluster.reserve(memory: 100).status, "ResourceNotAvailable")
     }
 
     func testCapacityConstraintRejectsOverbooking() throws {
-        let node = try registerNode("n1", memory: 100, slots: 1)
+        let node = try cluster.registerNode("n1", memory: 100, slots: 1)
         XCTAssertThrowsError(try cluster.connection.query(
             "UPDATE nodes SET memory_reserved_mb = 101 WHERE id = $1", [String(node)])) { error in
             XCTAssertEqual((error as? PGError)?.sqlState, PGError.checkViolation)

@@ -17,7 +17,7 @@ enum TestDatabase {
     static func fresh() throws -> String {
         let url = try start()
         let connection = try PGConnection(url)
-        try connection.execute("TRUNCATE accounts, templates, nodes, sandboxes, execs RESTART IDENTITY CASCADE")
+        try connection.execute("TRUNCATE accounts, templates, nodes, sandboxes, execs, prices RESTART IDENTITY CASCADE")
         return url
     }
 

@@ -1,0 +1,112 @@
+import Foundation
+import HeraDB
+import HeraSandbox
+import HeraSupport
+
+/// `hera template …`: root filesystems registered for sandboxes. A template is named by NAME and
+/// --owner ACCOUNT; without --owner, the system template of that name.
+enum TemplateVerbs {
+    static let all = [add, importDirectory, list, remove, setPublic, setMinMemory, buildDefault]
+
+    static let add = Verb(group: "template", name: "add",
+                          operands: "NAME --rootfs DIR [--owner ACCOUNT] [--public] [--min-memory-mb N]",
+                          summary: "Registers (or updates) a template: a root filesystem directory that exists on every node. Prints its id.") { call in
+        let name = try call.operands(1)[0]
+        guard let rootfs = call.settings.string("rootfs") else { throw UsageError("usage: \(call.verb.usage)") }
+        print(try register(call, name: name, rootfs: rootfs))
+    }
+
+    static let importDirectory = Verb(group: "template", name: "import",
+                                      operands: "DIR [--name NAME] [--owner ACCOUNT] [--public] [--min-memory-mb N]",
+                                      summary: "Like add, for a directory: the name defaults to the directory's last component. Prints its id.") { call in
+        let directory = try call.operands(1)[0]
+        let rootfs = URL(fileURLWithPath: directory).standardizedFileURL.path
+        print(try register(call, name: call.settings.string("name") ?? URL(fileURLWithPath: rootfs).lastPathComponent, rootfs: rootfs))
+    }
+
+    static let list = Verb(group: "template", name: "list", operands: "[--owner ACCOUNT] [--format table|csv|json]",
+                           summary: "Every template (or one account's): id, owner, name, public, minimum memory, root filesystem, live sandboxes.") { call in
+        _ = try call.operands(0)
+        let connection = try call.connect()
+        let owner = call.settings.string("owner")
+        if let owner { try AccountVerbs.requireAccount(connection, owner) }
+        print(try QueryOutput.render(connection, """
+            SELECT t.id, o.name AS owner, t.name, t.public, t.min_memory_mb, t.rootfs,
+                   (SELECT count(*) FROM sandboxes s WHERE s.template_id = t.id AND s.state <> 'finished') AS live_sandboxes
+            FROM templates t LEFT JOIN accounts o ON o.id = t.owner_id
+            WHERE $1::text IS NULL OR o.name = $1
+            ORDER BY o.name NULLS FIRST, t.name
+            """, [owner], as: call.format()))
+    }
+
+    static let remove = Verb(group: "template", name: "remove", operands: "NAME [--owner ACCOUNT]",
+                             summary: "Deletes a template no sandbox has used; refused while sandboxes use it or past ones refer to it.") { call in
+        let name = try call.operands(1)[0]
+        let connection = try call.connect()
+        let id = try templateID(call, connection, name)
+        let label = templateLabel(call, name)
+        let live = try connection.query("SELECT count(*) AS n FROM sandboxes WHERE template_id = $1 AND state <> 'finished'",
+                                        [String(id)]).first?.int("n") ?? 0
+        guard live == 0 else { throw UsageError("template \(label) is in use by \(live) live sandboxes; remove it when they have finished") }
+        do {
+            try connection.query("DELETE FROM templates WHERE id = $1", [String(id)])
+        } catch let error as PGError where error.sqlState == PGError.foreignKeyViolation {
+            throw UsageError("template \(label) is kept: finished sandboxes and their usage refer to it; "
+                             + "`hera template set-public \(name) false` stops others from using it")
+        }
+        print("template \(label) removed")
+    }
+
+    static let setPublic = Verb(group: "template", name: "set-public", operands: "NAME true|false [--owner ACCOUNT]",
+                                summary: "Makes a template usable by every account (true) or by its owner only (false).") { call in
+        let words = try call.operands(2)
+        guard let isPublic = ["true": true, "false": false][words[1].lowercased()] else { throw UsageError("usage: \(call.verb.usage)") }
+        try update(call, name: words[0], set: "public = $2", isPublic ? "t" : "f")
+        print("template \(templateLabel(call, words[0])) is \(isPublic ? "public" : "private")")
+    }
+
+    static let setMinMemory = Verb(group: "template", name: "set-min-memory", operands: "NAME MB [--owner ACCOUNT]",
+                                   summary: "Sets the least memory a sandbox of this template may ask for.") { call in
+        let words = try call.operands(2)
+        guard let megabytes = Int(words[1]), megabytes > 0, megabytes <= Int(Int32.max) else {
+            throw UsageError("MB must be a whole number > 0, got '\(words[1])'")
+        }
+        try update(call, name: words[0], set: "min_memory_mb = $2", String(megabytes))
+        print("template \(templateLabel(call, words[0])) needs at least \(megabytes) MB")
+    }
+
+    static let buildDefault = Verb(group: "template", name: "build-default", operands: "DIR",
+                                   summary: "Builds the busybox root filesystem used by the default template (needs busybox-static).") { call in
+        let directory = try call.operands(1)[0]
+        try DefaultTemplate.build(at: directory)
+        print(directory)
+    }
+
+    private static func register(_ call: Invocation, name: String, rootfs: String) throws -> Int {
+        try Admin.templateAdd(call.connect(), name: name, rootfs: rootfs, owner: call.settings.string("owner"),
+                              isPublic: call.settings.bool("public"),
+                              minMemoryMB: try call.settings.int("min-memory-mb", default: 16))
+    }
+
+    private static func update(_ call: Invocation, name: String, set assignment: String, _ value: String) throws {
+        let connection = try call.connect()
+        let id = try templateID(call, connection, name)
+        try connection.query("UPDATE templates SET \(assignment) WHERE id = $1", [String(id), value])
+    }
+
+    /// The id of NAME under --owner (or the system template NAME).
+    private static func templateID(_ call: Invocation, _ connection: PGConnection, _ name: String) throws -> Int {
+        let owner = call.settings.string("owner")
+        if let owner { try AccountVerbs.requireAccount(connection, owner) }
+        let row = try connection.query("""
+            SELECT id FROM templates
+            WHERE name = $1 AND owner_id IS NOT DISTINCT FROM (SELECT id FROM accounts WHERE name = $2)
+            """, [name, owner]).first
+        guard let id = row?.int("id") else { throw UsageError("no template \(templateLabel(call, name))") }
+        return id
+    }
+
+    private static func templateLabel(_ call: Invocation, _ name: String) -> String {
+        call.settings.string("owner").map { "\($0)/\(name)" } ?? name
+    }
+}
