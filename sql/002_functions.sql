@@ -390,7 +390,9 @@ RETURNS void LANGUAGE sql AS $$
                      error = p_error, finished_at = now(), timed_out = p_timed_out, wall_seconds = p_wall_seconds,
                      cpu_user_seconds = p_cpu_user_seconds, cpu_system_seconds = p_cpu_system_seconds,
                      peak_memory_bytes = p_peak_memory_bytes, peak_pids = p_peak_pids
-    WHERE id = p_id AND state = 'running'
+    WHERE id = p_id
+      -- A command the sandbox's end closed (sandbox_finish) still gets the output it wrote.
+      AND (state = 'running' OR (state = 'done' AND stdout IS NULL AND error IS NOT NULL))
       AND EXISTS (SELECT 1 FROM sandboxes s JOIN nodes n ON n.id = s.node_id
                   WHERE s.id = execs.sandbox_id AND n.id = p_node_id AND n.epoch = p_epoch);
     SELECT pg_notify('hera_gateway', 'exec:' || p_id);

@@ -62,8 +62,10 @@ extension Gateway {
         """
 
     /// `code` is the exit status, or 128 + the signal number when a signal ended the command (as shells report it).
+    /// A command cut short by its sandbox's end answers what it wrote, with `sandbox_ended`;
+    /// one that never ran is SandboxNoLongerAlive.
     static func execJSON(_ row: PGRow) throws -> HTTPResponse {
-        if let error = row["error"] {
+        if let error = row["error"], row["exit_code"] == nil, row["signal"] == nil {
             throw APIError("SandboxNoLongerAlive", 410, error)
         }
         let signal = row.int("signal")
@@ -76,6 +78,7 @@ extension Gateway {
             "stderr_truncated": row.bool("stderr_truncated") ?? false,
             "code": code, "signal": signal.map { $0 as Any } ?? NSNull(),
             "oom_killed": row.bool("oom_killed") ?? false, "timed_out": row.bool("timed_out") ?? false,
+            "sandbox_ended": row["error"] != nil,
             "wall_seconds": row.double("wall_seconds").map { $0 as Any } ?? NSNull(),
             "cpu_user_seconds": row.double("cpu_user_seconds").map { $0 as Any } ?? NSNull(),
             "cpu_system_seconds": row.double("cpu_system_seconds").map { $0 as Any } ?? NSNull(),

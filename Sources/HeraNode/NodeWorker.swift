@@ -25,6 +25,9 @@ public final class NodeWorker: @unchecked Sendable {
     private var stopped = false
     private var local: [String: Local] = [:]
     private var starting: Set<String> = []
+    /// Commands being run, by sandbox: a sandbox's end waits for them to record their output.
+    private var runningExecs: [String: Int] = [:]
+    static let execReportWait = 2.0
     /// Endings not yet written because the database was unreachable; retried every round.
     private var unreported: [String: Ending] = [:]
 
@@ -250,6 +253,7 @@ public final class NodeWorker: @unchecked Sendable {
             do { try runner.destroy(handle) } catch {
                 Log.error("could not fully remove a sandbox", ["sandbox": id, "error": "\(error)"])
             }
+            waitForExecReports(id)
             if let stats = handle.finalStats {
                 if let user = stats.cpuUserSeconds, let system = stats.cpuSystemSeconds { measured.cpuSeconds = user + system }
                 measured.peakMemoryMB = stats.peakMemoryBytes.map { Int(($0 + (1 << 20) - 1) >> 20) }
@@ -303,15 +307,43 @@ public final class NodeWorker: @unchecked Sendable {
         }
     }
 
+    /// The commands of a destroyed sandbox record what they wrote before the sandbox's end is
+    /// recorded (which closes any command still open); bounded, in case one is stuck.
+    private func waitForExecReports(_ id: String) {
+        let deadline = Date(timeIntervalSinceNow: NodeWorker.execReportWait)
+        condition.lock()
+        while runningExecs[id, default: 0] > 0 && condition.wait(until: deadline) {}
+        condition.unlock()
+    }
+
     private func run(_ exec: NodeStore.ClaimedExec) {
+        let outcome = runAndRecord(exec)
+        if exec.isMain, outcome.error == nil, let result = outcome.result { endAfterMainCommand(exec.sandboxID, result) }
+    }
+
+    /// Runs a command and records its outcome, counted in `runningExecs` meanwhile.
+    private func runAndRecord(_ exec: NodeStore.ClaimedExec) -> NodeStore.ExecOutcome {
         var outcome = NodeStore.ExecOutcome()
         condition.lock()
         let handle = local[exec.sandboxID]?.handle
+        if handle != nil { runningExecs[exec.sandboxID, default: 0] += 1 }
         condition.unlock()
+        defer {
+            if handle != nil {
+                condition.lock()
+                runningExecs[exec.sandboxID]! -= 1
+                if runningExecs[exec.sandboxID] == 0 { runningExecs[exec.sandboxID] = nil }
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
         if let handle, let args = try? JSONDecoder().decode([String].self, from: Data(exec.argsJSON.utf8)) {
             do {
                 outcome.result = try runner.exec(handle, ExecRequest(args: args, stdin: exec.stdin, outputLimit: config.outputLimit,
                                                                      mergeStderr: exec.mergeStderr, timeoutSeconds: exec.timeoutSeconds))
+            } catch SandboxError.endedWithSandbox(let partial) {
+                outcome.result = partial
+                outcome.error = "the sandbox ended while the command ran"
             } catch SandboxError.sandboxGone {
                 outcome.error = "the sandbox ended while the command ran"
             } catch {
@@ -329,7 +361,7 @@ public final class NodeWorker: @unchecked Sendable {
         do { try store.execFinish(exec.id, run: currentRun, outcome) } catch {
             Log.error("could not record a command's result", ["exec": exec.id, "error": "\(error)"])
         }
-        if exec.isMain, let result = outcome.result { endAfterMainCommand(exec.sandboxID, result) }
+        return outcome
     }
 
     /// The main command ended, so does its sandbox: `oom` when the kernel killed it for memory,

@@ -8,6 +8,8 @@ public enum SandboxError: Error, CustomStringConvertible, Equatable {
     case system(call: String, errno: Int32)
     /// The sandbox is destroyed (possibly during the exec, which then ended early) or its init died.
     case sandboxGone(id: String)
+    /// The sandbox was destroyed while this exec ran: what it wrote until then (killed by SIGKILL).
+    case endedWithSandbox(ExecResult)
     /// The launcher died or reported something unexpected.
     case launcher(String)
     /// The default template cannot be built (busybox missing or not static, ...).
@@ -21,6 +23,7 @@ public enum SandboxError: Error, CustomStringConvertible, Equatable {
         case .cgroup(let message): "cgroup error: \(message)"
         case .system(let call, let errno): "\(call) failed: \(errnoName(errno))"
         case .sandboxGone(let id): "sandbox \(id) is destroyed or its init died"
+        case .endedWithSandbox: "the sandbox was destroyed while the command ran"
         case .launcher(let message): "launcher error: \(message)"
         case .template(let message): "template error: \(message)"
         case .timedOut(let message): "timed out: \(message)"

@@ -19,7 +19,8 @@ extension SandboxRunner {
         }
         let outcome = Result { try runLauncher(sandbox, request, cgroup: cgroup) }
         // A destroy kills the command and may kill the launcher; it removes the exec's cgroup too.
-        if sandbox.isBeingDestroyed { throw SandboxError.sandboxGone(id: sandbox.id) }
+        // What the command wrote is kept either way (endedWithSandbox carries it).
+        if sandbox.isBeingDestroyed { return try outcome.get() }
         let usage = Result { try finish(execCgroup: cgroup, of: sandbox) }
         var result = try outcome.get()
         let counted = try usage.get()
@@ -58,7 +59,12 @@ extension SandboxRunner {
         }
         let launcherStatus = try ProcessSpawn.wait(pid)
         let wallSeconds = Clock.now() - started
-        if sandbox.isBeingDestroyed { throw SandboxError.sandboxGone(id: sandbox.id) }
+        if sandbox.isBeingDestroyed {
+            throw SandboxError.endedWithSandbox(ExecResult(
+                stdout: collected.stdout.bytes, stderr: collected.stderr.bytes, stdoutTruncated: collected.stdout.truncated,
+                stderrTruncated: collected.stderr.truncated, exitCode: nil, signal: SIGKILL, oomKilled: false,
+                wallSeconds: wallSeconds, timedOut: false))
+        }
         let reports = try LauncherReport.parse(collected.status)
         if let error = LauncherReport.firstError(in: reports) { throw error }
         var result = ExecResult(stdout: collected.stdout.bytes, stderr: collected.stderr.bytes,

@@ -74,7 +74,8 @@ final class NodeVerdictTests: XCTestCase {
     func testLostNodeIsFencedAndKillsWhatItLost() throws {
         let id = try cluster.createSandbox(client)
         XCTAssertTrue(try cluster.eventually(within: 10) { try cluster.sandboxState(client, id) == "running" })
-        XCTAssertEqual(try client.post("/sandbox/\(id)/exec", [("command", "sleep 779 & echo ok")]).json["stdout"] as? String, "ok\n")
+        XCTAssertEqual(try client.post("/sandbox/\(id)/exec", [("command", "sleep 779"), ("sync", "false")]).status, 200)
+        XCTAssertTrue(cluster.eventually(within: 5) { processRunning("sleep 779") })
         let epoch = try cluster.connection.query("SELECT epoch FROM nodes").first?.int("epoch")
         try cluster.connection.execute("""
             UPDATE nodes SET heartbeat_at = now() - interval '1 minute'; SELECT node_sweep_lost();

@@ -49,16 +49,18 @@ final class TestCluster {
 
     /// Starts a real node worker (cgroups, namespaces) with the given capacity.
     @discardableResult
-    func addNode(_ name: String, memoryMB: Int = 2048, slots: Int = 16, type: String = "default") throws -> NodeWorker {
+    func addNode(_ name: String, memoryMB: Int = 2048, slots: Int = 16, type: String = "default",
+                 pidsMax: Int = NodeConfig.defaultPidsMax) throws -> NodeWorker {
         var config = NodeConfig(launcherCommand: [try heraBinary(), "__launch"])
         config.name = name
         config.nodeType = type
         config.memoryMB = memoryMB
         config.slots = slots
+        config.pidsMax = pidsMax
         config.databaseURL = databaseURL
         config.scratchRoot = TestCluster.testDirectory + "/scratch-" + name
         // Unique per test process: test runs side by side never touch each other's sandboxes.
-        config.cgroupParent = "hera-test-\(getpid())/" + name
+        config.cgroupParent = TestCluster.cgroupParent(name)
         let node = try NodeWorker(config: config)
         try node.start()
         nodes.append(node)
@@ -111,6 +113,26 @@ final class TestCluster {
             XCTAssertEqual(row.int("slots_reserved"), row.int("slots_sum"), "node \(row["name"] ?? "")", file: file, line: line)
             XCTAssertLessThanOrEqual(row.int("memory_reserved_mb") ?? 0, row.int("memory_total_mb") ?? 0, file: file, line: line)
         }
+    }
+
+    /// A test node's cgroup parent, under the test process's own cgroups.
+    static func cgroupParent(_ node: String) -> String { "hera-test-\(getpid())/" + node }
+
+    /// The sandbox cgroups a test node has right now, in the memory and pids hierarchies.
+    func nodeCgroups(_ node: String) -> [String] {
+        let membership = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        var found: [String] = []
+        for controller in ["memory", "pids"] {
+            guard let line = membership.split(separator: "\n").first(where: { $0.split(separator: ":")[1] == controller }),
+                  let own = line.split(separator: ":", maxSplits: 2).last else { continue }
+            let directory = "/sys/fs/cgroup/\(controller)\(own == "/" ? "" : own)/\(TestCluster.cgroupParent(node))"
+            let children = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            var isDirectory: ObjCBool = false
+            found += children.filter {
+                FileManager.default.fileExists(atPath: directory + "/" + $0, isDirectory: &isDirectory) && isDirectory.boolValue
+            }.map { "\(controller):\($0)" }
+        }
+        return found
     }
 
     static var testDirectory: String {
