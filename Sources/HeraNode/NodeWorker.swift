@@ -56,8 +56,18 @@ public final class NodeWorker: @unchecked Sendable {
         return run
     }
 
-    /// Registers, cleans what an earlier run of this node left behind, and starts working.
+    /// Checks that this machine can enforce the limits, registers, cleans what an earlier run
+    /// of this node left behind, and starts working.
     public func start() throws {
+        let enforced: SandboxRunner.Enforced
+        do {
+            enforced = try runner.selfCheck()
+        } catch {
+            throw SandboxError.cgroup("""
+                this machine cannot enforce sandbox limits (\(error)); a node needs the memory (with swap \
+                accounting), pids, cpu and cpuacct controllers of cgroup v1, or cgroup v2 with them delegated
+                """)
+        }
         let registered = try store.nodeRegister(config)
         condition.lock()
         run = registered
@@ -69,7 +79,7 @@ public final class NodeWorker: @unchecked Sendable {
         }
         Log.info("node registered", ["node_id": registered.node, "epoch": registered.epoch, "name": config.name, "type": config.nodeType,
                                      "memory_mb": config.memoryMB, "slots": config.slots,
-                                     "cgroup_version": runner.cgroupVersion, "leftovers_removed": leftovers])
+                                     "cgroup_version": runner.cgroupVersion, "cpu_cap_enforced": enforced.cpuCap, "leftovers_removed": leftovers])
         listener = PGListener(conninfo: config.databaseURL, channel: "hera_node_\(registered.node)", onError: { error in
             Log.warn("node listen connection failed; polling", ["error": "\(error)"])
         }, onNotify: { [weak self] _ in self?.wake() })
