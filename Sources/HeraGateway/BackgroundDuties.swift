@@ -15,59 +15,38 @@ final class BackgroundDuties: @unchecked Sendable {
     private let config: GatewayConfig
     private let waker: NodeWaker
     private let webhooks: WebhookSender
-    private let condition = NSCondition()
-    private var wakeRequested = false
-    private var stopping = false
+    private var loop: WakeableLoop!
+    private var lastLostSweep = Date.distantPast   // only the loop's thread touches it
 
     init(pool: PGPool, config: GatewayConfig, waker: NodeWaker) {
         self.pool = pool
         self.config = config
         self.waker = waker
         webhooks = WebhookSender(pool: pool, allowPrivateAddresses: config.webhookAllowPrivate)
+        loop = WakeableLoop(name: "hera-duties", interval: BackgroundDuties.sweepInterval) { [weak self] in self?.runRound() }
     }
 
-    func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "hera-duties"
-        thread.start()
-    }
+    func start() { loop.start() }
 
     func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
+        loop.stop()
         webhooks.stop()
     }
 
     /// Something changed (capacity freed, a node joined, a webhook is due): run a round now.
-    func wake() {
-        condition.lock()
-        wakeRequested = true
-        condition.signal()
-        condition.unlock()
-    }
+    func wake() { loop.wake() }
 
-    private func run() {
-        var lastLostSweep = Date.distantPast
-        while true {
-            condition.lock()
-            let deadline = Date(timeIntervalSinceNow: BackgroundDuties.sweepInterval)
-            while !wakeRequested && !stopping && Date() < deadline { _ = condition.wait(until: deadline) }
-            wakeRequested = false
-            if stopping { condition.unlock(); return }
-            condition.unlock()
-            do {
-                if -lastLostSweep.timeIntervalSinceNow >= BackgroundDuties.lostNodeSweepInterval {
-                    let ended = try pool.query("SELECT node_sweep_lost() AS n").first?.int("n") ?? 0
-                    if ended > 0 { Log.warn("declared sandboxes lost: their node stopped heart-beating", ["sandboxes": ended]) }
-                    lastLostSweep = Date()
-                }
-                try assignQueued()
-                webhooks.sendDue()
-            } catch {
-                Log.warn("background round failed; retrying", ["error": "\(error)"])
+    private func runRound() {
+        do {
+            if -lastLostSweep.timeIntervalSinceNow >= BackgroundDuties.lostNodeSweepInterval {
+                let ended = try pool.query("SELECT node_sweep_lost() AS n").first?.int("n") ?? 0
+                if ended > 0 { Log.warn("declared sandboxes lost: their node stopped heart-beating", ["sandboxes": ended]) }
+                lastLostSweep = Date()
             }
+            try assignQueued()
+            webhooks.sendDue()
+        } catch {
+            Log.warn("background round failed; retrying", ["error": "\(error)"])
         }
     }
 

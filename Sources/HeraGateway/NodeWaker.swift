@@ -7,46 +7,35 @@ import HeraSupport
 /// NOTIFY is being sent are coalesced into the next one. Nodes poll too, so a lost wake-up only delays.
 final class NodeWaker: @unchecked Sendable {
     private let pool: PGPool
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private var pending: Set<Int> = []
-    private var stopping = false
+    private var loop: WakeableLoop!
 
-    init(pool: PGPool) { self.pool = pool }
-
-    func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "hera-wake"
-        thread.start()
+    init(pool: PGPool) {
+        self.pool = pool
+        loop = WakeableLoop(name: "hera-wake", interval: nil) { [weak self] in self?.notifyPending() }
     }
 
-    func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
-    }
+    func start() { loop.start() }
+
+    func stop() { loop.stop() }
 
     func wake(node: Int) {
-        condition.lock()
-        pending.insert(node)
-        condition.signal()
-        condition.unlock()
+        lock.withLock { _ = pending.insert(node) }
+        loop.wake()
     }
 
-    private func run() {
-        while true {
-            condition.lock()
-            while pending.isEmpty && !stopping { condition.wait() }
-            if stopping { condition.unlock(); return }
-            let nodes = pending
-            pending.removeAll()
-            condition.unlock()
-            let list = "{" + nodes.map(String.init).joined(separator: ",") + "}"
-            do {
-                try pool.query("SELECT pg_notify('hera_node_' || n, '') FROM unnest($1::bigint[]) AS n", [list])
-            } catch {
-                Log.warn("could not wake nodes; they will find the work by polling", ["error": "\(error)"])
-            }
+    private func notifyPending() {
+        let nodes = lock.withLock {
+            defer { pending.removeAll() }
+            return pending
+        }
+        guard !nodes.isEmpty else { return }
+        let list = "{" + nodes.map(String.init).joined(separator: ",") + "}"
+        do {
+            try pool.query("SELECT pg_notify('hera_node_' || n, '') FROM unnest($1::bigint[]) AS n", [list])
+        } catch {
+            Log.warn("could not wake nodes; they will find the work by polling", ["error": "\(error)"])
         }
     }
 }
