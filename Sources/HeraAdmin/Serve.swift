@@ -35,6 +35,7 @@ enum Serve {
                                  "a/b" under the node's own cgroup (default: hera/<name>)
           --pids-max N           processes per sandbox (default \(NodeConfig.defaultPidsMax))
           --scratch-mb N         writable layer per sandbox (default \(NodeConfig.defaultScratchMB))
+          --cpu-max-cores C      CPU cap per sandbox, in cores (default: none; CPU weight shares fairly)
         Runs as root (cgroups, namespaces, mounts).
         """
 
@@ -68,6 +69,11 @@ enum Serve {
         config.cgroupParent = settings.string("cgroup-parent")
         config.pidsMax = try settings.int("pids-max", default: config.pidsMax)
         config.scratchMB = try settings.int("scratch-mb", default: config.scratchMB)
+        if settings.has("cpu-max-cores") {
+            let cores = try settings.double("cpu-max-cores", default: 0)
+            guard cores >= 0.01 && cores <= 4096 else { throw UsageError("--cpu-max-cores must be from 0.01 to 4096") }
+            config.cpuMaxCores = cores
+        }
         guard config.memoryMB >= 0, config.slots >= 0, config.pidsMax > 0, config.scratchMB > 0 else {
             throw UsageError("--memory-mb and --slots must not be negative; --pids-max and --scratch-mb must be positive")
         }

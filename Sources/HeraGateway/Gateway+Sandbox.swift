@@ -113,7 +113,7 @@ extension Gateway {
 
     static let sandboxColumns = """
         s.id, s.state, s.finish_reason, s.finish_detail, s.memory_mb, s.timeout_s, s.whole_node,
-        s.template_id, t.name AS template_name, n.name AS node, o.name AS owner, s.priority,
+        s.template_id, t.name AS template_name, n.name AS node, o.name AS owner, s.priority, s.cpu_seconds, s.peak_memory_mb,
         CASE WHEN s.state = 'queued' THEN queue_position(s.id) END AS queue_position,
         to_json(s.created_at) #>> '{}' AS created_at, to_json(s.started_at) #>> '{}' AS started_at,
         to_json(s.expires_at) #>> '{}' AS expires_at, to_json(s.finished_at) #>> '{}' AS finished_at
@@ -133,6 +133,8 @@ extension Gateway {
             "node": value(row["node"]), "owner": value(row["owner"]),
             "created_at": value(row["created_at"]), "started_at": value(row["started_at"]),
             "expires_at": value(row["expires_at"]), "finished_at": value(row["finished_at"]),
+            "cpu_seconds": row.double("cpu_seconds").map { $0 as Any } ?? NSNull(),
+            "peak_memory_mb": row.int("peak_memory_mb").map { $0 as Any } ?? NSNull(),
             "priority": row.int("priority") ?? 0, "queue_position": row.int("queue_position").map { $0 as Any } ?? NSNull(),
         ]
     }

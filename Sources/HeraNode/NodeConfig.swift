@@ -28,6 +28,8 @@ public struct NodeConfig: Sendable {
     public var pidsMax = NodeConfig.defaultPidsMax
     public var scratchMB = NodeConfig.defaultScratchMB
     public var outputLimit = NodeConfig.defaultOutputLimit
+    /// CPU cap per sandbox, in cores (nil: none; CPU weight still shares the machine fairly).
+    public var cpuMaxCores: Double? = nil
 
     public init(launcherCommand: [String]) {
         self.launcherCommand = launcherCommand

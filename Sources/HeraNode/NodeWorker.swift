@@ -202,7 +202,7 @@ public final class NodeWorker: @unchecked Sendable {
     private func launch(_ sandbox: NodeStore.LiveSandbox) {
         let spec = SandboxSpec(id: sandbox.id, rootfs: sandbox.rootfs, hostname: "sbx-" + sandbox.id.prefix(8),
                                limits: SandboxLimits(memoryMB: sandbox.memoryMB, pidsMax: config.pidsMax,
-                                                     scratchMB: config.scratchMB))
+                                                     scratchMB: config.scratchMB, cpuMaxCores: config.cpuMaxCores))
         let handle: SandboxHandle
         do {
             handle = try runner.start(spec)

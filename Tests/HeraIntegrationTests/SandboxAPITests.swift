@@ -162,6 +162,7 @@ final class SandboxAPITests: XCTestCase {
         XCTAssertEqual(killed.status, 200)
         XCTAssertEqual(killed.json["state"] as? String, "finished")
         XCTAssertEqual(killed.json["finish_reason"] as? String, "killed")
+        XCTAssertNotNil(killed.json["cpu_seconds"] as? Double, "the node reports what the sandbox used")
         XCTAssertFalse(processRunning("sleep 1000"), "a sandbox process outlived the kill")
         XCTAssertEqual(try client.post("/sandbox/\(id)/kill").status, 410)
     }
