@@ -64,6 +64,16 @@ extension Gateway {
         }
     }
 
+    /// Runs a command Hera itself needs (download, unpack) to its end and answers its row.
+    func execRun(_ caller: Caller, _ sandboxID: String, _ order: ExecOrder) throws -> PGRow {
+        let execID = try execQueue(caller, sandboxID, order)
+        guard let row = try execAwait(caller, execID) else {
+            throw APIError("ServiceUnavailable", 503, "the sandbox did not run the command in time; retry")
+        }
+        if let error = row["error"] { throw APIError("SandboxNoLongerAlive", 410, error) }
+        return row
+    }
+
     /// A command's result; with `stdout_offset`, `stderr_offset` or `wait`, its output so far (see `execFollow`).
     func execGet(_ caller: Caller, _ sandboxID: String, _ execText: String, _ parameters: Parameters) throws -> HTTPResponse {
         _ = try sandboxRow(caller, sandboxID)
