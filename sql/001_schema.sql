@@ -62,6 +62,7 @@ CREATE TABLE sandboxes (
     webhook_secret      text,
     cpu_seconds         double precision CHECK (cpu_seconds >= 0),     -- reported by the node at the end;
     peak_memory_mb      integer CHECK (peak_memory_mb >= 0),           -- NULL where it could not say
+    labels              jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(labels) = 'object'),  -- the client's key/value tags
     created_at          timestamptz NOT NULL DEFAULT now(),
     started_at          timestamptz,
     expires_at          timestamptz,
@@ -74,6 +75,7 @@ CREATE TABLE sandboxes (
 CREATE INDEX sandboxes_live_by_node ON sandboxes (node_id, state) WHERE state IN ('assigned', 'running');
 CREATE INDEX sandboxes_by_owner ON sandboxes (owner_id, created_at DESC);
 CREATE INDEX sandboxes_queued ON sandboxes (created_at) WHERE state = 'queued';
+CREATE INDEX sandboxes_labels ON sandboxes USING gin (labels jsonb_path_ops);
 
 -- Webhook deliveries: an outbox. Any gateway replica may claim a due delivery for a lease;
 -- a replica that dies mid-delivery lets its lease run out and another one retries.
@@ -97,11 +99,14 @@ CREATE TABLE execs (
     sandbox_id   uuid NOT NULL REFERENCES sandboxes(id),
     args         jsonb NOT NULL CHECK (jsonb_typeof(args) = 'array'),
     stdin        bytea NOT NULL DEFAULT '',
+    env          jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(env) = 'object'),  -- added to the default environment
+    cwd          text NOT NULL DEFAULT '/' CHECK (cwd LIKE '/%'),
+    output_limit integer CHECK (output_limit > 0),                -- bytes kept per stream; NULL: the node's default
     merge_stderr boolean NOT NULL DEFAULT false,                  -- stderr goes into stdout
     is_main      boolean NOT NULL DEFAULT false,                  -- the sandbox's main command: it ends the sandbox
     timeout_s    double precision CHECK (timeout_s > 0),          -- kill its whole process tree after this long
     state        text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done')),
-    stdout       bytea,
+    stdout       bytea,                                           -- grows while it runs (live output), final at 'done'
     stderr       bytea,
     stdout_truncated boolean,
     stderr_truncated boolean,

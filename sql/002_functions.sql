@@ -148,7 +148,8 @@ CREATE FUNCTION sandbox_create(
     p_timeout_s integer, p_whole_node boolean, p_node_type text,
     p_async boolean DEFAULT false, p_priority integer DEFAULT 0, p_priority_growth double precision DEFAULT 0,
     p_queue_timeout_s integer DEFAULT NULL, p_webhook_url text DEFAULT NULL, p_webhook_secret text DEFAULT NULL,
-    p_max_queued integer DEFAULT 100, p_backfill_limit_s double precision DEFAULT 30, p_main_args jsonb DEFAULT NULL)
+    p_max_queued integer DEFAULT 100, p_backfill_limit_s double precision DEFAULT 30, p_main_args jsonb DEFAULT NULL,
+    p_labels jsonb DEFAULT '{}')
 RETURNS TABLE (status text, message text, sandbox_id uuid, node_id bigint, exec_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -197,10 +198,10 @@ BEGIN
     IF v_node_id IS NOT NULL THEN
         INSERT INTO sandboxes (owner_id, creator_id, template_id, node_id, state, memory_mb, timeout_s, whole_node,
                                reserved_memory_mb, reserved_slots, node_type, priority, priority_growth,
-                               webhook_url, webhook_secret)
+                               webhook_url, webhook_secret, labels)
         VALUES (v_owner_id, p_caller_id, v_template.id, v_node_id, 'assigned', p_memory_mb, p_timeout_s,
                 p_whole_node, v_reserved_memory, v_reserved_slots, p_node_type, p_priority,
-                p_priority_growth, p_webhook_url, p_webhook_secret)
+                p_priority_growth, p_webhook_url, p_webhook_secret, p_labels)
         RETURNING id INTO v_id;
         RETURN QUERY SELECT 'ok', NULL::text, v_id, v_node_id, sandbox_add_main(v_id, p_main_args);
         RETURN;
@@ -224,9 +225,10 @@ BEGIN
         RETURN;
     END IF;
     INSERT INTO sandboxes (owner_id, creator_id, template_id, state, memory_mb, timeout_s, whole_node, node_type,
-                           priority, priority_growth, queue_deadline, webhook_url, webhook_secret)
+                           priority, priority_growth, queue_deadline, webhook_url, webhook_secret, labels)
     VALUES (v_owner_id, p_caller_id, v_template.id, 'queued', p_memory_mb, p_timeout_s, p_whole_node, p_node_type,
-            p_priority, p_priority_growth, now() + p_queue_timeout_s * interval '1 second', p_webhook_url, p_webhook_secret)
+            p_priority, p_priority_growth, now() + p_queue_timeout_s * interval '1 second', p_webhook_url, p_webhook_secret,
+            p_labels)
     RETURNING id INTO v_id;
     RETURN QUERY SELECT 'ok', NULL::text, v_id, NULL::bigint, sandbox_add_main(v_id, p_main_args);
 END $$;
@@ -348,7 +350,8 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT 64 $$;
 
 -- Queues a command for a live sandbox the caller may use.
 CREATE FUNCTION exec_create(p_caller_id bigint, p_sandbox_id uuid, p_args jsonb, p_stdin bytea, p_merge_stderr boolean,
-                            p_timeout_s double precision DEFAULT NULL)
+                            p_timeout_s double precision DEFAULT NULL, p_env jsonb DEFAULT '{}', p_cwd text DEFAULT '/',
+                            p_output_limit integer DEFAULT NULL)
 RETURNS TABLE (status text, message text, exec_id bigint, node_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE v sandboxes; v_exec bigint;
@@ -371,8 +374,8 @@ BEGIN
             NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
-    INSERT INTO execs (sandbox_id, args, stdin, merge_stderr, timeout_s)
-    VALUES (p_sandbox_id, p_args, p_stdin, p_merge_stderr, p_timeout_s)
+    INSERT INTO execs (sandbox_id, args, stdin, merge_stderr, timeout_s, env, cwd, output_limit)
+    VALUES (p_sandbox_id, p_args, p_stdin, p_merge_stderr, p_timeout_s, p_env, p_cwd, p_output_limit)
     RETURNING id INTO v_exec;
     RETURN QUERY SELECT 'ok', NULL::text, v_exec, v.node_id;
 END $$;
@@ -396,6 +399,18 @@ RETURNS void LANGUAGE sql AS $$
       AND EXISTS (SELECT 1 FROM sandboxes s JOIN nodes n ON n.id = s.node_id
                   WHERE s.id = execs.sandbox_id AND n.id = p_node_id AND n.epoch = p_epoch);
     SELECT pg_notify('hera_gateway', 'exec:' || p_id);
+    SELECT pg_notify('hera_gateway', 'exec-output:' || p_id);
+$$;
+
+-- The node appends what a running command wrote since its last call (live output) and wakes
+-- the gateways following it. exec_finish later stores the complete (capped) output.
+CREATE FUNCTION exec_output_append(p_node_id bigint, p_epoch bigint, p_id bigint, p_stdout bytea, p_stderr bytea)
+RETURNS void LANGUAGE sql AS $$
+    UPDATE execs SET stdout = coalesce(stdout, '') || p_stdout, stderr = coalesce(stderr, '') || p_stderr
+    WHERE id = p_id AND state = 'running'
+      AND EXISTS (SELECT 1 FROM sandboxes s JOIN nodes n ON n.id = s.node_id
+                  WHERE s.id = execs.sandbox_id AND n.id = p_node_id AND n.epoch = p_epoch);
+    SELECT pg_notify('hera_gateway', 'exec-output:' || p_id);
 $$;
 
 -- May this account see and use this sandbox? Its owner, its creator, and the owner's parent may.
@@ -426,6 +441,30 @@ BEGIN
         RETURN QUERY SELECT 'ok', NULL::text, NULL::bigint; RETURN;
     END IF;
     UPDATE sandboxes SET kill_requested = true WHERE id = p_id;
+    RETURN QUERY SELECT 'ok', NULL::text, v.node_id;
+END $$;
+
+-- Sets a live sandbox's timeout to p_timeout_s seconds from its start (longer or shorter);
+-- a running sandbox's expires_at moves with it, and its node moves its deadline at its next
+-- round (woken by the caller). Returns the status for the API and the node to wake.
+CREATE FUNCTION sandbox_set_timeout(p_caller_id bigint, p_id uuid, p_timeout_s integer)
+RETURNS TABLE (status text, message text, node_id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE v sandboxes;
+BEGIN
+    SELECT * INTO v FROM sandboxes WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'SandboxDoesNotExist', 'no such sandbox', NULL::bigint; RETURN;
+    END IF;
+    IF NOT account_may_use(p_caller_id, v) THEN
+        RETURN QUERY SELECT 'PermissionDenied', 'this sandbox belongs to another account', NULL::bigint; RETURN;
+    END IF;
+    IF v.state = 'finished' OR v.kill_requested THEN
+        RETURN QUERY SELECT 'SandboxNoLongerAlive', 'the sandbox has finished', NULL::bigint; RETURN;
+    END IF;
+    UPDATE sandboxes SET timeout_s = p_timeout_s,
+                         expires_at = started_at + p_timeout_s * interval '1 second'
+    WHERE id = p_id;
     RETURN QUERY SELECT 'ok', NULL::text, v.node_id;
 END $$;
 

@@ -35,11 +35,14 @@ extension Gateway {
         Route(method: "POST", pattern: "/sandbox/") { g, c, _, p in try g.sandboxCreate(c, p) },
         Route(method: "GET", pattern: "/sandbox/:id") { g, c, v, _ in try g.sandboxGet(c, try Gateway.sandboxID(v["id"]!)) },
         Route(method: "POST", pattern: "/sandbox/:id/exec") { g, c, v, p in try g.execCreate(c, try Gateway.sandboxID(v["id"]!), p) },
-        Route(method: "GET", pattern: "/sandbox/:id/exec/:exec") { g, c, v, _ in
-            try g.execGet(c, try Gateway.sandboxID(v["id"]!), v["exec"]!)
+        Route(method: "GET", pattern: "/sandbox/:id/exec/:exec") { g, c, v, p in
+            try g.execGet(c, try Gateway.sandboxID(v["id"]!), v["exec"]!, p)
         },
         Route(method: "POST", pattern: "/sandbox/:id/kill") { g, c, v, _ in try g.sandboxKill(c, try Gateway.sandboxID(v["id"]!)) },
         Route(method: "POST", pattern: "/sandbox/:id/wait") { g, c, v, p in try g.sandboxWait(c, try Gateway.sandboxID(v["id"]!), p) },
+        Route(method: "GET", pattern: "/sandbox/:id/download") { g, c, v, p in try g.sandboxDownload(c, try Gateway.sandboxID(v["id"]!), p) },
+        Route(method: "POST", pattern: "/sandbox/:id/unpack") { g, c, v, p in try g.sandboxUnpack(c, try Gateway.sandboxID(v["id"]!), p) },
+        Route(method: "POST", pattern: "/sandbox/:id/timeout") { g, c, v, p in try g.sandboxSetTimeout(c, try Gateway.sandboxID(v["id"]!), p) },
         Route(method: "GET", pattern: "/template/") { g, c, _, _ in try g.templateList(c) },
         Route(method: "GET", pattern: "/template/:id") { g, c, v, _ in try g.templateGet(c, v["id"]!) },
         Route(method: "POST", pattern: "/template/:id") { g, c, v, p in try g.templateUpdate(c, v["id"]!, p) },

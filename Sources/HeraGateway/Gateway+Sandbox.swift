@@ -21,16 +21,17 @@ extension Gateway {
         let owner = parameters["owner"] ?? "me"
         let wholeNode = try parameters.bool("whole_node", default: false)
         let nodeType = parameters["node_type"].flatMap { $0.isEmpty ? nil : $0 }
+        let labels = try Labels.checked(try parameters.stringMap("labels") ?? [:])
         for (name, value) in [("template", template), ("owner", owner), ("node_type", nodeType ?? "")] where value.utf8.count > 200 {
             throw APIError.malformed("\(name) is too long (at most 200 bytes)")
         }
 
         let row = try pool.query(
-            "SELECT status, message, sandbox_id, node_id, exec_id FROM sandbox_create($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            "SELECT status, message, sandbox_id, node_id, exec_id FROM sandbox_create($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             [String(caller.id), owner, template, String(memory), String(timeout), wholeNode ? "t" : "f", nodeType,
              queueing.async ? "t" : "f", String(queueing.priority), String(queueing.priorityGrowth),
              queueing.queueTimeout.map(String.init), queueing.webhookURL, queueing.webhookSecret,
-             String(config.maxQueuedPerAccount), String(config.queueBackfillLimitSeconds), mainArgs]).first
+             String(config.maxQueuedPerAccount), String(config.queueBackfillLimitSeconds), mainArgs, labels]).first
         guard let row, let status = row["status"] else { throw APIError("InternalError", 500, "reservation returned nothing") }
         guard status == "ok", let id = row["sandbox_id"] else {
             throw APIError.fromDatabase(status, row["message"] ?? status)
@@ -56,15 +57,17 @@ extension Gateway {
             throw APIError.malformed("state must be one of \(Gateway.states.joined(separator: ", "))")
         }
         let before = try parameters["before"].map(Gateway.sandboxID)
+        let label = try parameters["label"].map(Labels.filter)
         let rows = try pool.query(
             """
             SELECT \(Gateway.sandboxColumns) \(Gateway.sandboxJoins)
             WHERE (s.owner_id IN (SELECT id FROM accounts WHERE id = $1 OR parent_id = $1) OR s.creator_id = $1)
               AND ($3::text IS NULL OR s.state = $3)
               AND ($4::uuid IS NULL OR (s.created_at, s.id) < (SELECT created_at, id FROM sandboxes WHERE id = $4))
+              AND ($5::jsonb IS NULL OR s.labels @> $5::jsonb)
             ORDER BY s.created_at DESC, s.id DESC LIMIT $2
             """,
-            [String(caller.id), String(limit), state, before]).rows
+            [String(caller.id), String(limit), state, before, label]).rows
         var answer: [String: Any] = ["sandboxes": rows.map(Gateway.sandboxJSON)]
         if rows.count == limit, let last = rows.last?["id"] { answer["next"] = last }
         return Response.ok(answer)
@@ -114,6 +117,7 @@ extension Gateway {
     static let sandboxColumns = """
         s.id, s.state, s.finish_reason, s.finish_detail, s.memory_mb, s.timeout_s, s.whole_node,
         s.template_id, t.name AS template_name, n.name AS node, o.name AS owner, s.priority, s.cpu_seconds, s.peak_memory_mb,
+        s.labels::text AS labels,
         CASE WHEN s.state = 'queued' THEN queue_position(s.id) END AS queue_position,
         to_json(s.created_at) #>> '{}' AS created_at, to_json(s.started_at) #>> '{}' AS started_at,
         to_json(s.expires_at) #>> '{}' AS expires_at, to_json(s.finished_at) #>> '{}' AS finished_at
@@ -136,6 +140,7 @@ extension Gateway {
             "cpu_seconds": row.double("cpu_seconds").map { $0 as Any } ?? NSNull(),
             "peak_memory_mb": row.int("peak_memory_mb").map { $0 as Any } ?? NSNull(),
             "priority": row.int("priority") ?? 0, "queue_position": row.int("queue_position").map { $0 as Any } ?? NSNull(),
+            "labels": (try? JSONSerialization.jsonObject(with: Data((row["labels"] ?? "{}").utf8))) ?? [:],
         ]
     }
 }

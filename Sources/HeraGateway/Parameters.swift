@@ -5,15 +5,20 @@ import HeraSupport
 /// A request's parameters: the query string, plus the body as a form (application/x-www-form-urlencoded)
 /// or a JSON object. Every value is kept as text; JSON arrays and objects as their JSON text.
 /// A key given twice is an error (there is no way to know which one was meant).
+/// An `application/octet-stream` body is not parsed: it is kept as `rawBody` (stdin, an archive)
+/// and the parameters come from the query string alone.
 struct Parameters {
     private(set) var values: [String: String] = [:]
+    private(set) var rawBody: [UInt8]?
 
     init(_ request: HTTPRequest) throws {
         try addForm(request.query, from: "query string")
         guard !request.body.isEmpty else { return }
         let contentType = (request.headers["Content-Type"] ?? "").lowercased()
         let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        if mediaType == "application/json" {
+        if mediaType == "application/octet-stream" {
+            rawBody = request.body
+        } else if mediaType == "application/json" {
             try addJSON(request.body)
         } else if mediaType.isEmpty || mediaType == "application/x-www-form-urlencoded" {
             guard let text = String(validating: request.body, as: UTF8.self) else {
@@ -21,7 +26,7 @@ struct Parameters {
             }
             try addForm(text, from: "body")
         } else {
-            throw APIError("MalformedRequest", 415, "unsupported Content-Type \(contentType); use application/x-www-form-urlencoded or application/json")
+            throw APIError("MalformedRequest", 415, "unsupported Content-Type \(contentType); use application/x-www-form-urlencoded, application/json or application/octet-stream")
         }
     }
 
@@ -108,6 +113,15 @@ struct Parameters {
             throw APIError.malformed("\(key) must be between \(range.lowerBound) and \(range.upperBound) (\(what))")
         }
         return number
+    }
+
+    /// A JSON object of strings (`env`, `labels`); nil when absent.
+    func stringMap(_ key: String) throws -> [String: String]? {
+        guard let text = values[key] else { return nil }
+        guard let map = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
+            throw APIError.malformed("\(key) must be a JSON object of strings")
+        }
+        return map
     }
 
     func required(_ key: String) throws -> String {

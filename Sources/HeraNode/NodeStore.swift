@@ -18,6 +18,8 @@ struct NodeStore {
         let killRequested: Bool
         let memoryMB: Int
         let rootfs: String
+        /// Until `expires_at`, for a running sandbox (its timeout may have been changed).
+        let secondsLeft: Double?
     }
 
     struct ClaimedExec {
@@ -25,6 +27,9 @@ struct NodeStore {
         let sandboxID: String
         let argsJSON: String
         let stdin: [UInt8]
+        let envJSON: String
+        let cwd: String
+        let outputLimit: Int?
         let mergeStderr: Bool
         let isMain: Bool
         let timeoutSeconds: Double?
@@ -47,14 +52,16 @@ struct NodeStore {
     /// Every sandbox the database places on this node and that has not finished.
     func sandboxesLive(_ node: Int) throws -> [LiveSandbox] {
         try pool.query("""
-            SELECT s.id, s.state, s.kill_requested, s.memory_mb, t.rootfs FROM sandboxes s
+            SELECT s.id, s.state, s.kill_requested, s.memory_mb, t.rootfs,
+                   extract(epoch FROM s.expires_at - now())::double precision AS seconds_left
+            FROM sandboxes s
             JOIN templates t ON t.id = s.template_id
             WHERE s.node_id = $1 AND s.state IN ('assigned', 'running')
             """, [String(node)]).rows.compactMap { row in
             guard let id = row["id"], let state = row["state"], let memory = row.int("memory_mb"),
                   let rootfs = row["rootfs"] else { return nil }
             return LiveSandbox(id: id, state: state, killRequested: row.bool("kill_requested") ?? false,
-                               memoryMB: memory, rootfs: rootfs)
+                               memoryMB: memory, rootfs: rootfs, secondsLeft: row.double("seconds_left"))
         }
     }
 
@@ -82,10 +89,12 @@ struct NodeStore {
             UPDATE execs e SET state = 'running', started_at = now()
             FROM sandboxes s
             WHERE s.id = e.sandbox_id AND s.node_id = $1 AND s.state = 'running' AND e.state = 'pending'
-            RETURNING e.id, e.sandbox_id, e.args::text AS args, e.stdin, e.merge_stderr, e.is_main, e.timeout_s
+            RETURNING e.id, e.sandbox_id, e.args::text AS args, e.stdin, e.env::text AS env, e.cwd, e.output_limit,
+                      e.merge_stderr, e.is_main, e.timeout_s
             """, [String(node)]).rows.compactMap { row in
             guard let id = row.int("id"), let sandbox = row["sandbox_id"], let args = row["args"] else { return nil }
             return ClaimedExec(id: id, sandboxID: sandbox, argsJSON: args, stdin: row.bytes("stdin") ?? [],
+                               envJSON: row["env"] ?? "{}", cwd: row["cwd"] ?? "/", outputLimit: row.int("output_limit"),
                                mergeStderr: row.bool("merge_stderr") ?? false, isMain: row.bool("is_main") ?? false,
                                timeoutSeconds: row.double("timeout_s"))
         }
@@ -95,6 +104,12 @@ struct NodeStore {
     struct ExecOutcome {
         var result: ExecResult? = nil
         var error: String? = nil
+    }
+
+    /// Appends what a running command wrote since the last piece (live output).
+    func execOutputAppend(_ id: Int, run: Run, stdout: [UInt8], stderr: [UInt8]) throws {
+        try pool.query("SELECT exec_output_append($1, $2, $3, $4, $5)",
+                       [String(run.node), String(run.epoch), String(id), byteaParameter(stdout), byteaParameter(stderr)])
     }
 
     func execFinish(_ id: Int, run: Run, _ outcome: ExecOutcome) throws {

@@ -174,6 +174,10 @@ public final class NodeWorker: @unchecked Sendable {
             let isStarting = starting.contains(sandbox.id)
             let isUnreported = unreported[sandbox.id] != nil
             if sandbox.killRequested && here != nil { local[sandbox.id] = nil }
+            // The timeout may have been changed through the API.
+            if let secondsLeft = sandbox.secondsLeft, here != nil, !sandbox.killRequested {
+                local[sandbox.id]?.deadline = Date(timeIntervalSinceNow: secondsLeft)
+            }
             if !isStarting && here == nil && !isUnreported && sandbox.state == "assigned" && !sandbox.killRequested {
                 starting.insert(sandbox.id)
             }
@@ -347,10 +351,16 @@ public final class NodeWorker: @unchecked Sendable {
                 condition.unlock()
             }
         }
-        if let handle, let args = try? JSONDecoder().decode([String].self, from: Data(exec.argsJSON.utf8)) {
+        if let handle, let args = try? JSONDecoder().decode([String].self, from: Data(exec.argsJSON.utf8)),
+           let env = try? JSONDecoder().decode([String: String].self, from: Data(exec.envJSON.utf8)) {
+            let run = currentRun
+            let live = LiveOutput { [store] stdout, stderr in try store.execOutputAppend(exec.id, run: run, stdout: stdout, stderr: stderr) }
+            defer { live.end() }   // before the result is stored: no piece is written after it
             do {
-                outcome.result = try runner.exec(handle, ExecRequest(args: args, stdin: exec.stdin, outputLimit: config.outputLimit,
-                                                                     mergeStderr: exec.mergeStderr, timeoutSeconds: exec.timeoutSeconds))
+                let request = ExecRequest(args: args, env: env, cwd: exec.cwd, stdin: exec.stdin,
+                                          outputLimit: exec.outputLimit ?? config.outputLimit,
+                                          mergeStderr: exec.mergeStderr, timeoutSeconds: exec.timeoutSeconds)
+                outcome.result = try runner.exec(handle, request, observer: live.observe)
             } catch SandboxError.endedWithSandbox(let partial) {
                 outcome.result = partial
                 outcome.error = "the sandbox ended while the command ran"

@@ -8,10 +8,14 @@ struct CappedBuffer {
 
     init(limit: Int) { self.limit = limit }
 
-    mutating func append(_ chunk: ArraySlice<UInt8>) {
+    /// Returns the part of `chunk` that was kept.
+    @discardableResult
+    mutating func append(_ chunk: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         let room = limit - bytes.count
         if chunk.count > room { truncated = true }
-        bytes += chunk.prefix(max(room, 0))
+        let kept = chunk.prefix(max(room, 0))
+        bytes += kept
+        return kept
     }
 }
 
@@ -24,6 +28,8 @@ struct CappedBuffer {
 ///
 /// From `deadline` on, `overtime` is called every `overtimeInterval` seconds until the
 /// launcher exits (it kills the command, and anything it forks meanwhile).
+///
+/// `observer`, when set, sees every kept chunk of stdout and stderr as it is read (live output).
 struct OutputCollector {
     static let overtimeInterval = 0.01
 
@@ -35,6 +41,7 @@ struct OutputCollector {
     }
 
     let limit: Int
+    var observer: ExecOutputObserver? = nil
 
     func collect(stdin input: [UInt8], stdinFd: FileDescriptor, stdoutFd: FileDescriptor,
                  stderrFd: FileDescriptor, statusFd: FileDescriptor,
@@ -70,9 +77,9 @@ struct OutputCollector {
                     written += try writeAvailable(input, from: written, to: stdinFd)
                     if written == input.count { stdinFd.close() }
                 } else if entry.fd == stdoutFd.raw {
-                    _ = try readAvailable(stdoutFd) { collected.stdout.append($0) }
+                    _ = try readAvailable(stdoutFd) { observe(.stdout, collected.stdout.append($0)) }
                 } else if entry.fd == stderrFd.raw {
-                    _ = try readAvailable(stderrFd) { collected.stderr.append($0) }
+                    _ = try readAvailable(stderrFd) { observe(.stderr, collected.stderr.append($0)) }
                 } else {
                     _ = try readAvailable(statusFd) { collected.status += $0 }
                 }
@@ -81,9 +88,15 @@ struct OutputCollector {
         stdinFd.close()
         // Bounded: a background process could keep writing forever.
         let drainDeadline = Clock.now() + 0.1
-        while stdoutFd.isOpen, Clock.now() < drainDeadline, try readAvailable(stdoutFd, into: { collected.stdout.append($0) }) {}
-        while stderrFd.isOpen, Clock.now() < drainDeadline, try readAvailable(stderrFd, into: { collected.stderr.append($0) }) {}
+        while stdoutFd.isOpen, Clock.now() < drainDeadline,
+              try readAvailable(stdoutFd, into: { observe(.stdout, collected.stdout.append($0)) }) {}
+        while stderrFd.isOpen, Clock.now() < drainDeadline,
+              try readAvailable(stderrFd, into: { observe(.stderr, collected.stderr.append($0)) }) {}
         return collected
+    }
+
+    private func observe(_ stream: ExecStream, _ kept: ArraySlice<UInt8>) {
+        if !kept.isEmpty { observer?(stream, kept) }
     }
 
     /// Milliseconds poll may block: forever without a deadline, the overtime interval after it.

@@ -7,8 +7,8 @@ import Glibc
 /// exec ends: they are in the exec's cgroup, which is emptied, read and removed after every exec.
 extension SandboxRunner {
     /// Runs a command in the sandbox and waits for it (or for its timeout). Output beyond
-    /// `outputLimit` is discarded.
-    public func exec(_ sandbox: SandboxHandle, _ request: ExecRequest) throws -> ExecResult {
+    /// `outputLimit` is discarded. `observer` sees the output as it arrives.
+    public func exec(_ sandbox: SandboxHandle, _ request: ExecRequest, observer: ExecOutputObserver? = nil) throws -> ExecResult {
         try Validation.validate(request)
         guard !sandbox.isBeingDestroyed, try sandbox.monitorIsRunning() else { throw SandboxError.sandboxGone(id: sandbox.id) }
         let cgroup = sandbox.nextExecCgroupName()
@@ -17,7 +17,7 @@ extension SandboxRunner {
         } catch {
             throw sandbox.isBeingDestroyed ? SandboxError.sandboxGone(id: sandbox.id) : error
         }
-        let outcome = Result { try runLauncher(sandbox, request, cgroup: cgroup) }
+        let outcome = Result { try runLauncher(sandbox, request, cgroup: cgroup, observer: observer) }
         // A destroy kills the command and may kill the launcher; it removes the exec's cgroup too.
         // What the command wrote is kept either way (endedWithSandbox carries it).
         if sandbox.isBeingDestroyed { return try outcome.get() }
@@ -35,7 +35,8 @@ extension SandboxRunner {
 
     /// Spawns the exec launcher into the exec's cgroup, feeds and collects the streams, kills
     /// the cgroup's processes (all but the launcher, which reports their end) from the deadline on.
-    private func runLauncher(_ sandbox: SandboxHandle, _ request: ExecRequest, cgroup: String) throws -> ExecResult {
+    private func runLauncher(_ sandbox: SandboxHandle, _ request: ExecRequest, cgroup: String,
+                             observer: ExecOutputObserver?) throws -> ExecResult {
         let input = try PipePair(), output = try PipePair(), errors = try PipePair(), status = try PipePair()
         let plan = ExecPlan(initPid: sandbox.initPid, cgroupProcsFiles: cgroups.procsFiles(execCgroup: cgroup, sandbox: sandbox.id),
                             request: request)
@@ -47,7 +48,7 @@ extension SandboxRunner {
         for childEnd in [input.read, output.write, errors.write, status.write] { childEnd.close() }
         let collected: OutputCollector.Collected
         do {
-            collected = try OutputCollector(limit: request.outputLimit)
+            collected = try OutputCollector(limit: request.outputLimit, observer: observer)
                 .collect(stdin: request.stdin, stdinFd: input.write, stdoutFd: output.read, stderrFd: errors.read,
                          statusFd: status.read, deadline: request.timeoutSeconds.map { started + $0 }) {
                     _ = try CgroupFiles.kill(try cgroups.processes(execCgroup: cgroup, sandbox: sandbox.id).filter { $0 != pid })

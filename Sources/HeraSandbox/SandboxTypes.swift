@@ -66,6 +66,15 @@ public struct ExecRequest: Sendable, Equatable {
     }
 }
 
+/// One of a command's output streams.
+public enum ExecStream: Sendable {
+    case stdout, stderr
+}
+
+/// Sees a command's output as it arrives (what is kept of it, within `outputLimit`), on the
+/// thread running the exec; it should return quickly.
+public typealias ExecOutputObserver = (ExecStream, ArraySlice<UInt8>) -> Void
+
 /// The outcome of an exec: exactly one of `exitCode` and `signal` is set.
 /// The usage figures are the exec's own cgroup's; nil where the kernel cannot say.
 public struct ExecResult: Sendable, Equatable {

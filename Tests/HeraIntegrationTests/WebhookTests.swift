@@ -80,8 +80,9 @@ final class WebhookTests: XCTestCase {
         receiver = try Receiver(failFirst: [])
         cluster.gateways[0].stop(grace: 0)   // no replica delivers while we play the dead one
         try cluster.connection.query("""
-            INSERT INTO sandboxes (owner_id, creator_id, template_id, state, memory_mb, timeout_s, webhook_url, webhook_secret)
-            VALUES (1, 1, 1, 'queued', 64, 60, $1, 'k')
+            INSERT INTO sandboxes (owner_id, creator_id, template_id, state, finish_reason, finished_at, memory_mb, timeout_s,
+                                   webhook_url, webhook_secret)
+            VALUES (1, 1, 1, 'finished', 'killed', now(), 64, 60, $1, 'k')
             """, [receiver.url])
         try cluster.connection.query("""
             INSERT INTO webhook_deliveries (sandbox_id, url, body) SELECT id, webhook_url, 'id=' || id FROM sandboxes

@@ -1,0 +1,46 @@
+import Foundation
+import XCTest
+
+/// A running command's output can be followed in pieces.
+final class LiveOutputTests: XCTestCase {
+    var cluster: TestCluster!
+    var client: TestClient!
+
+    override func setUpWithError() throws {
+        requireRoot()
+        cluster = try TestCluster()
+        try cluster.addNode("n1")
+        client = try cluster.addGateway()
+    }
+
+    override func tearDown() {
+        cluster?.shutdown()
+    }
+
+    func testOutputOfALoopArrivesInPiecesWhileItRuns() throws {
+        let id = try cluster.createSandbox(client)
+        let queued = try client.post("/sandbox/\(id)/exec", [("command", "for i in 1 2 3; do echo $i; sleep 1; done"), ("sync", "false")])
+        guard let exec = queued.json["exec_id"] as? Int else { return XCTFail(queued.text) }
+        var pieces: [String] = []
+        var offset = 0
+        var finished = false
+        while !finished {
+            let response = try client.get("/sandbox/\(id)/exec/\(exec)?stdout_offset=\(offset)&wait=10")
+            XCTAssertEqual(response.status, 200, response.text)
+            let piece = response.json["stdout"] as? String ?? ""
+            if !piece.isEmpty { pieces.append(piece) }
+            offset = response.json["stdout_offset"] as? Int ?? offset
+            finished = response.json["finished"] as? Bool ?? true
+            if finished { XCTAssertEqual(response.json["code"] as? Int, 0) }
+        }
+        XCTAssertEqual(pieces.joined(), "1\n2\n3\n")
+        XCTAssertGreaterThanOrEqual(pieces.count, 2, "\(pieces)")
+    }
+
+    func testWaitIsBounded() throws {
+        let id = try cluster.createSandbox(client)
+        let queued = try client.post("/sandbox/\(id)/exec", [("command", "true")])
+        let exec = queued.json["exec_id"] as? Int ?? 0
+        XCTAssertEqual(try client.get("/sandbox/\(id)/exec/\(exec)?wait=31").status, 400)
+    }
+}
