@@ -357,18 +357,8 @@ LANGUAGE plpgsql AS $$
 DECLARE v sandboxes; v_exec bigint;
 BEGIN
     SELECT * INTO v FROM sandboxes WHERE id = p_sandbox_id;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'SandboxDoesNotExist', 'no such sandbox', NULL::bigint, NULL::bigint;
-        RETURN;
-    END IF;
-    IF NOT account_may_use(p_caller_id, v) THEN
-        RETURN QUERY SELECT 'PermissionDenied', 'this sandbox belongs to another account', NULL::bigint, NULL::bigint;
-        RETURN;
-    END IF;
-    IF v.state = 'finished' OR v.kill_requested THEN
-        RETURN QUERY SELECT 'SandboxNoLongerAlive', 'the sandbox has finished', NULL::bigint, NULL::bigint;
-        RETURN;
-    END IF;
+    RETURN QUERY SELECT r.status, r.message, NULL::bigint, NULL::bigint FROM sandbox_refusal(p_caller_id, v) r;
+    IF FOUND THEN RETURN; END IF;
     IF (SELECT count(*) FROM execs e WHERE e.sandbox_id = p_sandbox_id AND e.state <> 'done') >= exec_unfinished_limit() THEN
         RETURN QUERY SELECT 'QueueFull', format('this sandbox already has %s commands waiting or running', exec_unfinished_limit()),
             NULL::bigint, NULL::bigint;
@@ -420,6 +410,18 @@ LANGUAGE sql STABLE AS $$
         OR EXISTS (SELECT 1 FROM accounts a WHERE a.id = v.owner_id AND a.parent_id = p_caller_id)
 $$;
 
+-- Why the caller may not act on this sandbox (a status for the API and a message), or no row
+-- when it may: it must exist, be the caller's to use, and not have finished (or be ending).
+CREATE FUNCTION sandbox_refusal(p_caller_id bigint, v sandboxes) RETURNS TABLE (status text, message text)
+LANGUAGE sql STABLE AS $$
+    SELECT 'SandboxDoesNotExist', 'no such sandbox' WHERE v.id IS NULL
+    UNION ALL
+    SELECT 'PermissionDenied', 'this sandbox belongs to another account' WHERE v.id IS NOT NULL AND NOT account_may_use(p_caller_id, v)
+    UNION ALL
+    SELECT 'SandboxNoLongerAlive', 'the sandbox has finished'
+    WHERE v.id IS NOT NULL AND account_may_use(p_caller_id, v) AND (v.state = 'finished' OR v.kill_requested)
+$$;
+
 -- Asks the node to kill a sandbox. Returns the status for the API.
 CREATE FUNCTION sandbox_request_kill(p_caller_id bigint, p_id uuid)
 RETURNS TABLE (status text, message text, node_id bigint)
@@ -427,15 +429,8 @@ LANGUAGE plpgsql AS $$
 DECLARE v sandboxes;
 BEGIN
     SELECT * INTO v FROM sandboxes WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'SandboxDoesNotExist', 'no such sandbox', NULL::bigint; RETURN;
-    END IF;
-    IF NOT account_may_use(p_caller_id, v) THEN
-        RETURN QUERY SELECT 'PermissionDenied', 'this sandbox belongs to another account', NULL::bigint; RETURN;
-    END IF;
-    IF v.state = 'finished' THEN
-        RETURN QUERY SELECT 'SandboxNoLongerAlive', 'the sandbox has finished', NULL::bigint; RETURN;
-    END IF;
+    RETURN QUERY SELECT r.status, r.message, NULL::bigint FROM sandbox_refusal(p_caller_id, v) r;
+    IF FOUND THEN RETURN; END IF;
     IF v.state = 'queued' THEN
         PERFORM sandbox_finish(p_id, 'cancelled', 'cancelled through the API');
         RETURN QUERY SELECT 'ok', NULL::text, NULL::bigint; RETURN;
@@ -453,15 +448,8 @@ LANGUAGE plpgsql AS $$
 DECLARE v sandboxes;
 BEGIN
     SELECT * INTO v FROM sandboxes WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'SandboxDoesNotExist', 'no such sandbox', NULL::bigint; RETURN;
-    END IF;
-    IF NOT account_may_use(p_caller_id, v) THEN
-        RETURN QUERY SELECT 'PermissionDenied', 'this sandbox belongs to another account', NULL::bigint; RETURN;
-    END IF;
-    IF v.state = 'finished' OR v.kill_requested THEN
-        RETURN QUERY SELECT 'SandboxNoLongerAlive', 'the sandbox has finished', NULL::bigint; RETURN;
-    END IF;
+    RETURN QUERY SELECT r.status, r.message, NULL::bigint FROM sandbox_refusal(p_caller_id, v) r;
+    IF FOUND THEN RETURN; END IF;
     UPDATE sandboxes SET timeout_s = p_timeout_s,
                          expires_at = started_at + p_timeout_s * interval '1 second'
     WHERE id = p_id;

@@ -5,20 +5,7 @@ import HeraSupport
 import XCTest
 
 /// Every parameter, rule and error of the reference API, against a real cluster.
-final class APIContractTests: XCTestCase {
-    var cluster: TestCluster!
-    var client: TestClient!
-
-    override func setUpWithError() throws {
-        requireRoot()
-        cluster = try TestCluster()
-        try cluster.addNode("n1", memoryMB: 2048, slots: 16, type: "default")
-        client = try cluster.addGateway(maxTimeout: 600)
-    }
-
-    override func tearDown() {
-        cluster?.shutdown()
-    }
+final class APIContractTests: ClusterTestCase {
 
     private func create(_ form: [(String, String)]) throws -> TestResponse {
         try client.post("/sandbox/", form)

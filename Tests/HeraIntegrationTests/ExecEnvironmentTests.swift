@@ -2,20 +2,7 @@ import Foundation
 import XCTest
 
 /// env, cwd and stdin reach the command; bad ones are refused.
-final class ExecEnvironmentTests: XCTestCase {
-    var cluster: TestCluster!
-    var client: TestClient!
-
-    override func setUpWithError() throws {
-        requireRoot()
-        cluster = try TestCluster()
-        try cluster.addNode("n1")
-        client = try cluster.addGateway()
-    }
-
-    override func tearDown() {
-        cluster?.shutdown()
-    }
+final class ExecEnvironmentTests: ClusterTestCase {
 
     func testEnvCwdAndStdinParameterReachTheProcess() throws {
         let id = try cluster.createSandbox(client)

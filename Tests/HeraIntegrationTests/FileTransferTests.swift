@@ -2,20 +2,7 @@ import Foundation
 import XCTest
 
 /// Upload (unpack) and download, through the gateway, into and out of a real sandbox.
-final class FileTransferTests: XCTestCase {
-    var cluster: TestCluster!
-    var client: TestClient!
-
-    override func setUpWithError() throws {
-        requireRoot()
-        cluster = try TestCluster()
-        try cluster.addNode("n1")
-        client = try cluster.addGateway()
-    }
-
-    override func tearDown() {
-        cluster?.shutdown()
-    }
+final class FileTransferTests: ClusterTestCase {
 
     private func unpack(_ id: String, _ archive: [UInt8], _ query: String) throws -> TestResponse {
         try client.send("POST", "/sandbox/\(id)/unpack?" + query, body: archive, contentType: "application/octet-stream")

@@ -2,20 +2,7 @@ import Foundation
 import XCTest
 
 /// Labels on create, shown on get, filtered on list; bad ones refused.
-final class LabelTests: XCTestCase {
-    var cluster: TestCluster!
-    var client: TestClient!
-
-    override func setUpWithError() throws {
-        requireRoot()
-        cluster = try TestCluster()
-        try cluster.addNode("n1")
-        client = try cluster.addGateway()
-    }
-
-    override func tearDown() {
-        cluster?.shutdown()
-    }
+final class LabelTests: ClusterTestCase {
 
     func testLabelsAreShownAndFilterTheList() throws {
         let blue = try cluster.createSandbox(client, extra: [("labels", #"{"team": "blue", "job.id": "a:1"}"#)])

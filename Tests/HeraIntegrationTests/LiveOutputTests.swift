@@ -2,20 +2,7 @@ import Foundation
 import XCTest
 
 /// A running command's output can be followed in pieces.
-final class LiveOutputTests: XCTestCase {
-    var cluster: TestCluster!
-    var client: TestClient!
-
-    override func setUpWithError() throws {
-        requireRoot()
-        cluster = try TestCluster()
-        try cluster.addNode("n1")
-        client = try cluster.addGateway()
-    }
-
-    override func tearDown() {
-        cluster?.shutdown()
-    }
+final class LiveOutputTests: ClusterTestCase {
 
     func testOutputOfALoopArrivesInPiecesWhileItRuns() throws {
         let id = try cluster.createSandbox(client)

@@ -5,20 +5,7 @@ import HeraHTTP
 import XCTest
 
 /// The whole path: HTTP request → reservation → node → sandbox under cgroups → answer.
-final class SandboxAPITests: XCTestCase {
-    var cluster: TestCluster!
-    var client: TestClient!
-
-    override func setUpWithError() throws {
-        requireRoot()
-        cluster = try TestCluster()
-        try cluster.addNode("n1")
-        client = try cluster.addGateway(maxTimeout: 600)
-    }
-
-    override func tearDown() {
-        cluster?.shutdown()
-    }
+final class SandboxAPITests: ClusterTestCase {
 
     func testMissingCredentialsAre401WithChallenge() throws {
         var anonymous = client!

@@ -2,20 +2,8 @@ import Foundation
 import XCTest
 
 /// POST /sandbox/:id/timeout moves expires_at and the node honours it.
-final class TimeoutExtensionTests: XCTestCase {
-    var cluster: TestCluster!
-    var client: TestClient!
-
-    override func setUpWithError() throws {
-        requireRoot()
-        cluster = try TestCluster()
-        try cluster.addNode("n1")
-        client = try cluster.addGateway(maxTimeout: 60)
-    }
-
-    override func tearDown() {
-        cluster?.shutdown()
-    }
+final class TimeoutExtensionTests: ClusterTestCase {
+    override var maxTimeout: Int { 60 }
 
     func testExtendedSandboxOutlivesItsFirstTimeoutAndEndsAtTheNewOne() throws {
         let id = try cluster.createSandbox(client, timeout: 2)
