@@ -19,11 +19,11 @@ final class BackgroundDuties: @unchecked Sendable {
     private var wakeRequested = false
     private var stopping = false
 
-    init(pool: PGPool, config: GatewayConfig, waker: NodeWaker) {
+    init(pool: PGPool, config: GatewayConfig, waker: NodeWaker, metrics: GatewayMetrics) {
         self.pool = pool
         self.config = config
         self.waker = waker
-        webhooks = WebhookSender(pool: pool, allowPrivateAddresses: config.webhookAllowPrivate)
+        webhooks = WebhookSender(pool: pool, allowPrivateAddresses: config.webhookAllowPrivate, metrics: metrics)
     }
 
     func start() {
