@@ -22,11 +22,12 @@ let package = Package(
         .target(name: "HeraWebhook", dependencies: ["CSSL", "HeraSupport"]),
         .target(name: "HeraGateway", dependencies: ["HeraHTTP", "HeraDB", "HeraSupport", "HeraWebhook"]),
         .target(name: "HeraNode", dependencies: ["HeraDB", "HeraSandbox", "HeraSupport"]),
-        .target(name: "HeraAdmin", dependencies: ["HeraDB", "HeraSupport", "HeraSandbox", "HeraGateway", "HeraNode"]),
+        .target(name: "HeraAdmin", dependencies: ["HeraHTTP", "HeraDB", "HeraSupport", "HeraSandbox", "HeraGateway", "HeraNode"]),
         .executableTarget(
             name: "hera",
             dependencies: ["CLauncher", "HeraAdmin"]),
 
+        .testTarget(name: "HeraSupportTests", dependencies: ["HeraSupport"]),
         .testTarget(name: "HeraHTTPTests", dependencies: ["HeraHTTP"]),
         .testTarget(name: "HeraSandboxTests", dependencies: ["HeraSandbox"]),
         .testTarget(name: "HeraWebhookTests", dependencies: ["HeraWebhook", "HeraHTTP", "HeraSupport"]),

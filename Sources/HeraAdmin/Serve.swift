@@ -13,7 +13,9 @@ enum Serve {
           --pool-size N          database connections (default \(GatewayConfig.defaultPoolSize))
           --max-timeout S        largest sandbox timeout a client may ask for (default \(GatewayConfig.defaultMaxTimeoutSeconds))
           --max-exec-wait S      longest a sync exec waits for its command (default \(GatewayConfig.defaultMaxExecWaitSeconds))
-          --stop-grace S         on SIGTERM, how long requests in flight may finish (default 10)
+          --drain-seconds S      on SIGTERM, how long /readyz answers 503 while requests are still
+                                 served, before the gateway stops accepting (default 5)
+          --stop-grace S         then, how long requests in flight may finish (default 10)
           --max-queued N         queued (async) requests one account may have (default 100)
           --queue-backfill-limit S
                                  how long a queued request that does not fit lets later ones
@@ -36,6 +38,8 @@ enum Serve {
           --pids-max N           processes per sandbox (default \(NodeConfig.defaultPidsMax))
           --scratch-mb N         writable layer per sandbox (default \(NodeConfig.defaultScratchMB))
           --cpu-max-cores C      CPU cap per sandbox, in cores (default: none; CPU weight shares fairly)
+          --metrics-port N       serve GET /metrics (Prometheus text) on this port (default: off)
+          --metrics-host ADDR    address for it (default 127.0.0.1)
         Runs as root (cgroups, namespaces, mounts).
         """
 
@@ -87,20 +91,27 @@ enum Serve {
 
     static func gateway(_ settings: Settings) throws {
         let grace = try settings.double("stop-grace", default: 10)
+        let drain = try settings.double("drain-seconds", default: 5)
         Signals.blockTermination()
         let gateway = try Gateway(config: try gatewayConfig(settings))
         gateway.start()
         let signal = Signals.waitForTermination()
+        gateway.drain(seconds: drain)
         Log.info("stopping gateway", ["signal": signal, "grace_s": grace])
         gateway.stop(grace: grace)
     }
 
     static func node(_ settings: Settings) throws {
         Signals.blockTermination()
+        let metricsPort = settings.has("metrics-port") ? try settings.int("metrics-port", default: 0) : nil
         let node = try NodeWorker(config: try nodeConfig(settings))
         try node.start()
+        let metricsServer = try metricsPort.map { port in
+            try MetricsEndpoint.start(host: settings.string("metrics-host", default: "127.0.0.1"), port: port) { node.metricsText() }
+        }
         let signal = Signals.waitForTermination()
         Log.info("stopping node; ending its sandboxes", ["signal": signal])
+        metricsServer?.stop(grace: 1)
         node.stop()
     }
 }

@@ -40,20 +40,24 @@ final class Authenticator: @unchecked Sendable {
     }
 
     func authenticate(_ request: HTTPRequest) throws -> Caller {
-        let headers = request.headers.values(for: "Authorization")
-        guard headers.count == 1, let header = headers.first else { throw APIError.unauthenticated }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "basic",
-              let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
-              let text = String(data: decoded, encoding: .utf8),
-              let colon = text.firstIndex(of: ":") else { throw APIError.unauthenticated }
-        let name = String(text[..<colon])
-        let key = String(text[text.index(after: colon)...])
+        guard let (name, key) = Authenticator.credentials(request) else { throw APIError.unauthenticated }
         guard Authenticator.isAccountName(name), !key.isEmpty, key.utf8.count <= 256 else { throw APIError.unauthenticated }
         let entry = try account(name)
         let matches = Crypto.constantTimeEqual(entry.keyHash, APIKey.hash(key))
         guard matches, let id = entry.id, !entry.disabled else { throw APIError.unauthenticated }
         return Caller(id: id, name: name, isConnected: request.isClientConnected)
+    }
+
+    /// The account name and key of a single Basic Authorization header, unchecked.
+    static func credentials(_ request: HTTPRequest) -> (account: String, key: String)? {
+        let headers = request.headers.values(for: "Authorization")
+        guard headers.count == 1, let header = headers.first else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+              let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: decoded, encoding: .utf8),
+              let colon = text.firstIndex(of: ":") else { return nil }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
     }
 
     /// The shape the accounts table allows: anything else cannot be an account.

@@ -18,11 +18,11 @@ final class BackgroundDuties: @unchecked Sendable {
     private var loop: WakeableLoop!
     private var lastLostSweep = Date.distantPast   // only the loop's thread touches it
 
-    init(pool: PGPool, config: GatewayConfig, waker: NodeWaker) {
+    init(pool: PGPool, config: GatewayConfig, waker: NodeWaker, metrics: GatewayMetrics) {
         self.pool = pool
         self.config = config
         self.waker = waker
-        webhooks = WebhookSender(pool: pool, allowPrivateAddresses: config.webhookAllowPrivate)
+        webhooks = WebhookSender(pool: pool, allowPrivateAddresses: config.webhookAllowPrivate, metrics: metrics)
         loop = WakeableLoop(name: "hera-duties", interval: BackgroundDuties.sweepInterval) { [weak self] in self?.runRound() }
     }
 

@@ -50,7 +50,7 @@ extension Gateway {
     ]
 
     /// Routes that need no credentials.
-    static let publicPaths = ["/healthz", "/readyz", "/openapi.json"]
+    static let publicPaths = ["/healthz", "/readyz", "/metrics", "/openapi.json"]
 
     /// Maps method and path to a handler. Paths may end with or without a slash; HEAD is GET.
     func route(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -60,8 +60,9 @@ extension Gateway {
         case ("GET", ["healthz"]):
             return Response.ok()
         case ("GET", ["readyz"]):
-            try pool.query("SELECT 1")
-            return Response.ok()
+            return try readyz()
+        case ("GET", ["metrics"]):
+            return metricsPage()
         case ("GET", ["openapi.json"]):
             return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/json")]),
                                 body: Array(OpenAPI.document.utf8))

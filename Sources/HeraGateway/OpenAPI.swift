@@ -23,11 +23,14 @@ enum OpenAPI {
  "/healthz": {
   "get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ok"}}}, "description": "ok"}}, "security": [], "summary": "the process is up"}
  },
+ "/metrics": {
+  "get": {"responses": {"200": {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format 0.0.4"}}, "security": [], "summary": "this replica's metrics and the cluster's queue and sandbox counts"}
+ },
  "/openapi.json": {
   "get": {"responses": {"200": {"content": {"application/json": {"schema": {"type": "object"}}}, "description": "OpenAPI 3 document"}}, "security": [], "summary": "this document"}
  },
  "/readyz": {
-  "get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ok"}}}, "description": "ok"}, "503": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}, "description": "ServiceUnavailable: the database is down"}}, "security": [], "summary": "the process can reach PostgreSQL"}
+  "get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ok"}}}, "description": "ok"}, "503": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}, "description": "ServiceUnavailable: starting, draining, or the database is down"}}, "security": [], "summary": "this replica takes traffic: serving and can reach PostgreSQL"}
  },
  "/sandbox/": {
   "get": {"parameters": [{"in": "query", "name": "state", "schema": {"enum": ["queued", "assigned", "running", "finished"], "type": "string"}}, {"in": "query", "name": "limit", "schema": {"default": 100, "maximum": 1000, "minimum": 1, "type": "integer"}}, {"description": "the `next` of the previous page", "in": "query", "name": "before", "schema": {"format": "uuid", "type": "string"}}, {"description": "key:value; only sandboxes with this label", "in": "query", "name": "label", "schema": {"type": "string"}}], "responses": {"200": {"content": {"application/json": {"schema": {"properties": {"next": {"format": "uuid", "type": "string"}, "sandboxes": {"items": {"$ref": "#/components/schemas/Sandbox"}, "type": "array"}, "status": {"type": "string"}}, "type": "object"}}}, "description": "ok"}, "400": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}, "description": "MalformedRequest or NotEnoughMemoryRequested"}, "401": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}, "description": "missing or wrong credentials (PermissionDenied), with WWW-Authenticate: Basic"}}, "summary": "your sandboxes, newest first"},

@@ -14,12 +14,14 @@ final class WebhookSender: @unchecked Sendable {
 
     private let pool: PGPool
     private let client: WebhookClient
+    private let metrics: GatewayMetrics
     private let lock = NSLock()
     private var inFlight = 0
     private var stopping = false
 
-    init(pool: PGPool, allowPrivateAddresses: Bool) {
+    init(pool: PGPool, allowPrivateAddresses: Bool, metrics: GatewayMetrics) {
         self.pool = pool
+        self.metrics = metrics
         var policy = WebhookPolicy()
         policy.allowPrivateAddresses = allowPrivateAddresses
         client = WebhookClient(policy: policy)
@@ -65,6 +67,7 @@ final class WebhookSender: @unchecked Sendable {
         }
         // The URL is the client's; the body holds the secret, so only the delivery id is logged.
         Log.info("webhook attempt", ["delivery": id, "attempt": attempt, "outcome": name])
+        metrics.webhookAttempt(outcome: name)
         do {
             try pool.query("SELECT webhook_result($1, $2, $3, $4, $5, $6)",
                            [id, String(attempt), name, error, String(WebhookSender.maxAttempts),

@@ -10,6 +10,7 @@ public final class NodeWorker: @unchecked Sendable {
     let config: NodeConfig
     let store: NodeStore
     let runner: SandboxRunner
+    let metrics = NodeMetrics()
     private var listener: PGListener!
     /// This node's current run (id and epoch); a new one after being fenced off.
     private var run = NodeStore.Run(node: 0, epoch: 0)
@@ -103,6 +104,11 @@ public final class NodeWorker: @unchecked Sendable {
         for (id, sandbox) in all { end(id, sandbox.handle, reason: "lost", detail: "the node stopped") }
     }
 
+    /// This node's metrics in Prometheus text format.
+    public func metricsText() -> String {
+        metrics.render(running: condition.withLock { local.count })
+    }
+
     func wake() {
         condition.lock()
         wakeRequested = true
@@ -126,6 +132,7 @@ public final class NodeWorker: @unchecked Sendable {
             do {
                 if -lastHeartbeat.timeIntervalSinceNow >= NodeConfig.heartbeatInterval {
                     if try !store.nodeHeartbeat(currentRun) { try rejoinAfterFencing() }
+                    metrics.heartbeatSucceeded()
                     lastHeartbeat = Date()
                 }
                 retryUnreported()
@@ -212,6 +219,7 @@ public final class NodeWorker: @unchecked Sendable {
             handle = try runner.start(spec)
         } catch {
             Log.warn("sandbox failed to start", ["sandbox": sandbox.id, "error": "\(error)"])
+            metrics.setupFailed(error)
             condition.lock()
             starting.remove(sandbox.id)
             condition.broadcast()
@@ -266,6 +274,7 @@ public final class NodeWorker: @unchecked Sendable {
         if let handle {
             do { try runner.destroy(handle) } catch {
                 Log.error("could not fully remove a sandbox", ["sandbox": id, "error": "\(error)"])
+                metrics.teardownFailed(error)
             }
             waitForExecReports(id)
             if let stats = handle.finalStats {
