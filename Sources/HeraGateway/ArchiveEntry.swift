@@ -18,5 +18,10 @@ struct ArchiveEntry: Equatable {
 /// Malformed archives, and entries Hera will not unpack, with a message naming the entry.
 struct ArchiveError: Error {
     let message: String
-    init(_ message: String) { self.message = message }
+    /// The archive unpacks to more than the limit (413, not 400).
+    var tooLarge = false
+    init(_ message: String, tooLarge: Bool = false) {
+        self.message = message
+        self.tooLarge = tooLarge
+    }
 }

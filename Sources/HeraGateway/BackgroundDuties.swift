@@ -9,6 +9,10 @@ import HeraSupport
 final class BackgroundDuties: @unchecked Sendable {
     static let sweepInterval = 1.0
     static let lostNodeSweepInterval = 5.0
+    /// Nodes cannot heartbeat while PostgreSQL is unreachable: after this replica could not
+    /// reach it (or just started), it declares no node lost until it has reached it without a
+    /// break for this long — node_heartbeat_bound() — so an outage never ends healthy sandboxes.
+    static let sweepAfterReconnectSeconds = 15.0
     static let queueBatch = 64
 
     private let pool: PGPool
@@ -16,7 +20,9 @@ final class BackgroundDuties: @unchecked Sendable {
     private let waker: NodeWaker
     private let webhooks: WebhookSender
     private var loop: WakeableLoop!
-    private var lastLostSweep = Date.distantPast   // only the loop's thread touches it
+    private var lastLostSweep = Date.distantPast   // only the loop's thread touches these two
+    /// Since when this gateway has reached PostgreSQL without a break (see sweepAfterReconnectSeconds).
+    private var reachableSince = Date()
 
     init(pool: PGPool, config: GatewayConfig, waker: NodeWaker, metrics: GatewayMetrics) {
         self.pool = pool
@@ -38,7 +44,8 @@ final class BackgroundDuties: @unchecked Sendable {
 
     private func runRound() {
         do {
-            if -lastLostSweep.timeIntervalSinceNow >= BackgroundDuties.lostNodeSweepInterval {
+            if -lastLostSweep.timeIntervalSinceNow >= BackgroundDuties.lostNodeSweepInterval,
+               -reachableSince.timeIntervalSinceNow >= BackgroundDuties.sweepAfterReconnectSeconds {
                 let ended = try pool.query("SELECT node_sweep_lost() AS n").first?.int("n") ?? 0
                 if ended > 0 { Log.warn("declared sandboxes lost: their node stopped heart-beating", ["sandboxes": ended]) }
                 lastLostSweep = Date()
@@ -46,6 +53,7 @@ final class BackgroundDuties: @unchecked Sendable {
             try assignQueued()
             webhooks.sendDue()
         } catch {
+            if let error = error as? PGError, error.isConnectionFailure { reachableSince = Date() }
             Log.warn("background round failed; retrying", ["error": "\(error)"])
         }
     }

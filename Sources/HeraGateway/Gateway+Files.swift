@@ -13,13 +13,15 @@ extension Gateway {
     /// A file's bytes (application/octet-stream), or a directory as a tar archive (application/x-tar).
     func sandboxDownload(_ caller: Caller, _ id: String, _ parameters: Parameters) throws -> HTTPResponse {
         let path = try Gateway.sandboxPath(parameters, "path")
-        // The first byte says what follows: d (a directory as tar) or f (a file).
+        // The first byte says what follows: d (a directory as tar) or f (a file). `head` bounds the
+        // reading itself, so an endless file (/dev/zero) ends the command at once past the limit.
         let script = #"""
-            if [ -d "$1" ]; then printf d && cd -- "$1" && exec tar -c -f - .
-            elif [ -e "$1" ]; then printf f && exec cat -- "$1"
+            if [ -d "$1" ]; then printf d && cd -- "$1" && tar -c -f - . | head -c "$2"
+            elif [ -e "$1" ]; then printf f && head -c "$2" -- "$1"
             else echo "$1: no such file or directory" >&2; exit 44; fi
             """#
-        let row = try execRun(caller, id, ExecOrder(args: ["/bin/sh", "-c", script, "download", path],
+        let row = try execRun(caller, id, ExecOrder(args: ["/bin/sh", "-c", script, "download", path,
+                                                           String(Gateway.maxFileTransferBytes + 1)],
                                                     timeout: Gateway.fileTransferTimeout,
                                                     outputLimit: Gateway.maxFileTransferBytes + 1))
         let stderr = String(decoding: row.bytes("stderr") ?? [], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -58,10 +60,12 @@ extension Gateway {
         do {
             try ArchivePolicy.check(isZip ? try ZipListing.entries(plain) : try TarListing.entries(plain))
         } catch let error as ArchiveError {
-            throw APIError.malformed(error.message)
+            throw error.tooLarge ? APIError("RequestTooLarge", 413, error.message) : APIError.malformed(error.message)
         }
+        // A zip's declared sizes were checked (ZipListing); ulimit -f holds any file to the limit
+        // even when its header lies.
         let unpack = isZip
-            ? #"mkdir -p -- "$1" && f=$(mktemp) && cat > "$f" && unzip -o -q "$f" -d "$1"; s=$?; rm -f "$f"; exit $s"#
+            ? #"mkdir -p -- "$1" && f=$(mktemp) && cat > "$f" && (ulimit -f 16384; unzip -o -q "$f" -d "$1"); s=$?; rm -f "$f"; exit $s"#
             : #"mkdir -p -- "$1" && exec tar -x -o -f - -C "$1""#
         let row = try execRun(caller, id, ExecOrder(args: ["/bin/sh", "-c", unpack, "unpack", target], stdin: plain,
                                                     timeout: Gateway.fileTransferTimeout))

@@ -9,6 +9,7 @@ enum ZipListing {
             throw ArchiveError("the zip archive's central directory is malformed (or zip64, which is not supported)")
         }
         var entries: [ArchiveEntry] = []
+        var declared = 0
         for _ in 0..<count {
             guard offset + 46 <= end, integer(bytes, offset, 4) == 0x0201_4b50 else {
                 throw ArchiveError("the zip archive's central directory is malformed")
@@ -18,6 +19,12 @@ enum ZipListing {
             guard next <= end else { throw ArchiveError("the zip archive's central directory is malformed") }
             let name = Array(bytes[(offset + 46)..<(offset + 46 + nameLength)])
             try checkLocalHeader(bytes, at: integer(bytes, offset + 42, 4), names: name)
+            let size = integer(bytes, offset + 24, 4)
+            guard size != 0xffff_ffff else { throw ArchiveError("the zip archive is zip64, which is not supported") }
+            declared += size
+            guard declared <= Gateway.maxFileTransferBytes else {
+                throw ArchiveError("the archive unpacks to more than \(Gateway.maxFileTransferBytes >> 20) MiB", tooLarge: true)
+            }
             let madeOnUnix = bytes[offset + 5] == 3
             let mode = madeOnUnix ? integer(bytes, offset + 38, 4) >> 16 : 0
             entries.append(ArchiveEntry(name: String(decoding: name, as: UTF8.self), kind: kind(name: name, mode: mode)))

@@ -77,6 +77,13 @@ struct NodeStore {
         var peakMemoryMB: Int?
     }
 
+    /// Seconds the database still gives a running sandbox (its timeout may have been extended);
+    /// nil when it is no longer running here.
+    func sandboxSecondsLeft(_ id: String) throws -> Double? {
+        try pool.query("SELECT extract(epoch FROM expires_at - now()) AS left FROM sandboxes WHERE id = $1 AND state = 'running'",
+                       [id]).first?.double("left")
+    }
+
     func sandboxFinish(_ id: String, run: Run, reason: String, detail: String?, measured: Measured = Measured()) throws {
         try pool.query("SELECT node_sandbox_finish($1, $2, $3, $4, $5, $6, $7)",
                        [String(run.node), String(run.epoch), id, reason, detail,

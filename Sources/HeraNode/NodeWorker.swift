@@ -258,14 +258,29 @@ public final class NodeWorker: @unchecked Sendable {
         if seconds == nil { try? runner.destroy(handle) }
     }
 
+    /// Ends the sandboxes past their deadline — unless the database has just extended one
+    /// (then the deadline moves). Without the database, the local deadline is enforced as is.
     private func endExpired() {
         condition.lock()
         let now = Date()
-        let expired = local.filter { $0.value.deadline <= now }
-        for id in expired.keys { local[id] = nil }
+        let due = local.filter { $0.value.deadline <= now }
         condition.unlock()
-        for (id, sandbox) in expired { end(id, sandbox.handle, reason: "expired", detail: nil) }
+        for (id, _) in due {
+            let left = (try? store.sandboxSecondsLeft(id)) ?? 0
+            condition.lock()
+            let sandbox = local[id]
+            if left > NodeWorker.expiryTolerance {
+                local[id]?.deadline = Date(timeIntervalSinceNow: left)
+            } else {
+                local[id] = nil
+            }
+            condition.unlock()
+            if let sandbox, left <= NodeWorker.expiryTolerance { end(id, sandbox.handle, reason: "expired", detail: nil) }
+        }
     }
+
+    /// A deadline this close is reached: rounding between the clocks must not keep a sandbox alive.
+    static let expiryTolerance = 0.05
 
     /// Stops a sandbox's processes (if it has any here), then records its end and releases its capacity.
     /// Records what was measured of it (CPU time, peak memory) for usage.

@@ -106,5 +106,21 @@ final class FileTransferTests: ClusterTestCase {
         _ = try run(id, "head -c 9000000 /dev/zero > /tmp/big")
         let big = try client.get("/sandbox/\(id)/download?path=/tmp/big")
         XCTAssertEqual(big.status, 413, big.text)
+        // An endless file is cut at the limit where it is read: the answer comes at once.
+        let start = Date()
+        XCTAssertEqual(try client.get("/sandbox/\(id)/download?path=/dev/zero").status, 413)
+        XCTAssertLessThan(-start.timeIntervalSinceNow, 10)
+    }
+
+    func testZipThatUnpacksPastTheLimitIsRefusedBeforeUnpacking() throws {
+        let id = try cluster.createSandbox(client, memory: 128)
+        let bomb = try ArchiveMaker.make("""
+            z = zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED)
+            z.writestr('zeros', b'\\0' * (20 << 20))
+            z.close()
+            """)
+        let refused = try unpack(id, bomb, "target=/tmp/bomb&archive_type=zip")
+        XCTAssertEqual(refused.status, 413, refused.text)
+        XCTAssertEqual(try run(id, "ls /tmp/bomb 2>/dev/null | wc -l"), "0\n")
     }
 }

@@ -12,7 +12,7 @@ final class SandboxStatsTests: SandboxTestCase {
         _ = try runner.exec(sandbox, ExecRequest(args: ["sh", "-c", "while :; do :; done"], timeoutSeconds: 0.5))
         XCTAssertTrue(try runner.exec(sandbox, ExecRequest(args: ["dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"])).oomKilled)
         let busy = try runner.stats(sandbox)
-        XCTAssertGreaterThan(try XCTUnwrap(busy.cpuUserSeconds), 0.2, "the finished execs' CPU time stays counted")
+        XCTAssertGreaterThan(try XCTUnwrap(busy.cpuUserSeconds), 0.05, "the finished execs' CPU time stays counted (a loaded machine gives the 0.5 s loop less than 0.5 s)")
         XCTAssertEqual(busy.oomKills, 1)
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(busy.peakMemoryBytes), 16 << 20)
         XCTAssertGreaterThanOrEqual(busy.wallSeconds, 0.5)

@@ -111,8 +111,9 @@ cluster_up() {
     log "cluster up in $STATE: PostgreSQL $NET.10, gateways $NET.11 $NET.12, nodes $NET.21 $NET.22"
 }
 
+# cluster_down [STATUS]: STATUS defaults to the exit status the trap saw.
 cluster_down() {
-    local status=$?
+    local status=${1:-$?}
     set +e
     [ -n "$GUARD" ] && kill "$GUARD" 2>/dev/null
     for name in "${!PIDS[@]}"; do kill -TERM "${PIDS[$name]}" 2>/dev/null; done
