@@ -27,7 +27,11 @@ extension Gateway {
             let hasNews = row["state"] == "done" || !(row.bytes("new_stdout") ?? []).isEmpty || !(row.bytes("new_stderr") ?? []).isEmpty
             return hasNews ? row : nil
         } ?? read()
-        let newStdout = row.bytes("new_stdout") ?? [], newStderr = row.bytes("new_stderr") ?? []
+        // While the command runs, a character split at the end waits for its last bytes.
+        func complete(_ bytes: [UInt8]) -> [UInt8] {
+            row["state"] == "done" ? bytes : Array(bytes.prefix(UTF8Boundary.completePrefixLength(bytes)))
+        }
+        let newStdout = complete(row.bytes("new_stdout") ?? []), newStderr = complete(row.bytes("new_stderr") ?? [])
         var answer: [String: Any] = ["exec_id": execID, "finished": false, "state": row["state"] ?? ""]
         if row["state"] == "done" {
             answer.merge(Gateway.execEnding(row)) { $1 }

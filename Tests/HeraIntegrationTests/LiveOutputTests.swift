@@ -24,6 +24,24 @@ final class LiveOutputTests: ClusterTestCase {
         XCTAssertGreaterThanOrEqual(pieces.count, 2, "\(pieces)")
     }
 
+    /// A character whose bytes arrive in two pieces is never shown as replacement characters.
+    func testACharacterSplitAcrossPiecesArrivesWhole() throws {
+        let id = try cluster.createSandbox(client)
+        let queued = try client.post("/sandbox/\(id)/exec", [("command", #"printf 'A\360\237'; sleep 1.5; printf '\230\200B'"#),
+                                                           ("sync", "false")])
+        guard let exec = queued.json["exec_id"] as? Int else { return XCTFail(queued.text) }
+        var text = ""
+        var offset = 0
+        var finished = false
+        while !finished {
+            let response = try client.get("/sandbox/\(id)/exec/\(exec)?stdout_offset=\(offset)&wait=10").json
+            text += response["stdout"] as? String ?? ""
+            offset = response["stdout_offset"] as? Int ?? offset
+            finished = response["finished"] as? Bool ?? true
+        }
+        XCTAssertEqual(text, "A\u{1F600}B")
+    }
+
     func testWaitIsBounded() throws {
         let id = try cluster.createSandbox(client)
         let queued = try client.post("/sandbox/\(id)/exec", [("command", "true")])
