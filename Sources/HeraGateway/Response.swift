@@ -1,5 +1,6 @@
 import Foundation
 import HeraHTTP
+import HeraSupport
 
 /// JSON responses. Every body is an object with "status"; errors add "message".
 enum Response {
@@ -18,8 +19,8 @@ enum Response {
     }
 
     static func json(_ status: Int, _ object: [String: Any]) -> HTTPResponse {
-        var body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        var body = JSONWriter.encode(object)
         body.append(0x0a)
-        return HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: [UInt8](body))
+        return HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
     }
 }
