@@ -77,11 +77,7 @@ final class ChunkedBodyTests: ServerTestCase {
     }
 
     func testServerSendsExactlyOneErrorResponseAndCloses() throws {
-        let calls = CallCounter()
-        let server = try startServer { _ in
-            calls.record()
-            return HTTPResponse(status: 200)
-        }
+        let (server, calls) = try startCountingServer()
         for row in Self.rejected {
             try assertSingleErrorResponse(Self.head + row.body + Self.next, status: 400, to: server, row.name)
         }

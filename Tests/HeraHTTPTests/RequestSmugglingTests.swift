@@ -75,11 +75,7 @@ final class RequestSmugglingTests: ServerTestCase {
     }
 
     func testServerSendsExactlyOneErrorResponseAndCloses() throws {
-        let calls = CallCounter()
-        let server = try startServer { _ in
-            calls.record()
-            return HTTPResponse(status: 200)
-        }
+        let (server, calls) = try startCountingServer()
         for row in Self.rejected {
             let input = Self.post + row.headers + "\r\n\r\n0\r\n\r\n" + Self.smuggled + Self.smuggled
             try assertSingleErrorResponse(input, status: row.status, to: server, row.name)

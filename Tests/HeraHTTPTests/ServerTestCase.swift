@@ -26,6 +26,16 @@ class ServerTestCase: XCTestCase {
         return server
     }
 
+    /// Starts a server that answers 200 and counts how many requests reached its handler.
+    func startCountingServer() throws -> (HTTPServer, CallCounter) {
+        let calls = CallCounter()
+        let server = try startServer { _ in
+            calls.record()
+            return HTTPResponse(status: 200)
+        }
+        return (server, calls)
+    }
+
     func elapsed(since start: Date) -> Double {
         Date().timeIntervalSince(start)
     }
