@@ -18,7 +18,7 @@ let package = Package(
         .target(name: "HeraSupport", dependencies: ["CCrypto"]),
         .target(name: "HeraHTTP"),
         .target(name: "HeraDB", dependencies: ["CLibPQ", "HeraSupport"]),
-        .target(name: "HeraSandbox"),
+        .target(name: "HeraSandbox", dependencies: ["HeraSupport"]),
         .target(name: "HeraWebhook", dependencies: ["CSSL", "HeraSupport"]),
         .target(name: "HeraGateway", dependencies: ["HeraHTTP", "HeraDB", "HeraSupport", "HeraWebhook"]),
         .target(name: "HeraNode", dependencies: ["HeraDB", "HeraSandbox", "HeraSupport"]),

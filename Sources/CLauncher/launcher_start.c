@@ -84,6 +84,14 @@ static int change_mode(char **args) {
 }
 
 /* mknod PATH MAJOR MINOR: a character device anyone may read and write. */
+/* copy-owner MODEL PATH: PATH gets MODEL's owner, group and permission bits. */
+static int copy_ownership(char **args) {
+    struct stat model;
+    if (stat(args[0], &model) != 0) return -1;
+    if (chown(args[1], model.st_uid, model.st_gid) != 0) return -1;
+    return chmod(args[1], model.st_mode & 07777);
+}
+
 static int make_char_device(char **args) {
     dev_t device = makedev(strtoul(args[1], NULL, 10), strtoul(args[2], NULL, 10));
     return mknod(args[0], S_IFCHR | 0666, device);
@@ -136,6 +144,7 @@ static const struct step steps[] = {
     {"mount", 6, mount_filesystem},
     {"mkdir", 2, make_directory},
     {"chmod", 2, change_mode},
+    {"copy-owner", 2, copy_ownership},
     {"mknod", 3, make_char_device},
     {"symlink", 2, make_symlink},
     {"sethostname", 1, set_hostname},

@@ -50,12 +50,31 @@ public enum Admin {
                 INSERT INTO templates (owner_id, name, rootfs, public, min_memory_mb)
                 VALUES ((SELECT id FROM accounts WHERE name = $1), $2, $3, $4, $5)
                 ON CONFLICT (owner_id, name) DO UPDATE SET rootfs = EXCLUDED.rootfs, public = EXCLUDED.public,
-                    min_memory_mb = EXCLUDED.min_memory_mb
+                    min_memory_mb = EXCLUDED.min_memory_mb, state = 'ready'
                 RETURNING id
                 """, [owner, name, rootfs, isPublic ? "t" : "f", String(minMemoryMB)]).first
-            return row?.int("id") ?? 0
+            let id = row?.int("id") ?? 0
+            try awaitNodesHolding(connection, template: id)
+            return id
         } catch let error as PGError where error.sqlState == PGError.checkViolation {
             throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-'; --min-memory-mb must be positive")
         }
+    }
+
+    /// Asks the live nodes to look for their templates again, and waits (up to 5 s) until one of
+    /// them reports holding this one.
+    private static func awaitNodesHolding(_ connection: PGConnection, template id: Int) throws {
+        let live = try connection.query("""
+            SELECT pg_notify('hera_node_' || id, 'templates') FROM nodes WHERE heartbeat_at > now() - node_heartbeat_bound()
+            """).rows.count
+        let deadline = Date(timeIntervalSinceNow: live > 0 ? 5 : 0)
+        while try templateHolders(connection, template: id).isEmpty && Date() < deadline { usleep(20_000) }
+    }
+
+    /// The names of the nodes that hold a template.
+    public static func templateHolders(_ connection: PGConnection, template id: Int) throws -> [String] {
+        try connection.query("""
+            SELECT n.name FROM template_nodes tn JOIN nodes n ON n.id = tn.node_id WHERE tn.template_id = $1 ORDER BY n.name
+            """, [String(id)]).rows.compactMap { $0["name"] }
     }
 }

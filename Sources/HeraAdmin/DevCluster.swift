@@ -36,7 +36,7 @@ enum DevCluster {
         let connection = try PGConnection(postgres.url)
         try Migrator(directory: try SQLDirectory.find(settings)).migrate(connection)
         let key = try Admin.accountCreate(connection, name: account, replacingKey: true)
-        let rootfs = stateDirectory + "/templates/busybox"
+        let rootfs = try TemplateStore(directory: stateDirectory + "/templates").directory + "/busybox"
         try DefaultTemplate.build(at: rootfs)
         _ = try Admin.templateAdd(connection, name: template, rootfs: rootfs, isPublic: true, minMemoryMB: 16)
 
@@ -49,6 +49,7 @@ enum DevCluster {
         var nodeConfig = NodeConfig(launcherCommand: [Serve.launcherPath(), "__launch"])
         nodeConfig.databaseURL = postgres.url
         nodeConfig.scratchRoot = stateDirectory + "/scratch"
+        nodeConfig.templateDirectory = stateDirectory + "/templates"
         nodeConfig.name = "dev-\(gateway.port)"
         let node = try NodeWorker(config: nodeConfig)
         try node.start()
@@ -60,6 +61,7 @@ enum DevCluster {
             HERA_API_KEY=\(key)
             HERA_TEMPLATE=\(template)
             HERA_DATABASE_URL=\(postgres.url)
+            HERA_TEMPLATE_DIR=\(stateDirectory)/templates
             # create a sandbox (256 MB for 300 s):
             curl -s -u \(account):\(key) -d memory=256 -d timeout=300 -d template=\(template) \(url)/sandbox/
             # run a command in it (put the id from the answer above in place of ID):

@@ -33,6 +33,8 @@ enum Serve {
           --slots N              most sandboxes at once (default: \(NodeConfig.slotsPerCore) per CPU)
           --database-url URL     libpq connection string (default: PG* variables)
           --scratch-root DIR     per-sandbox scratch directories (default /var/lib/hera/scratch)
+          --template-dir DIR     template store: templates saved from sandboxes here, imported ones
+                                 (default /var/lib/hera/templates; kept mode 0700)
           --cgroup-parent PATH   cgroup under which sandboxes go: "/a/b" from each hierarchy's root,
                                  "a/b" under the node's own cgroup (default: hera/<name>)
           --pids-max N           processes per sandbox (default \(NodeConfig.defaultPidsMax))
@@ -70,6 +72,7 @@ enum Serve {
         config.slots = try settings.int("slots", default: config.slots)
         config.databaseURL = settings.databaseURL
         config.scratchRoot = settings.string("scratch-root", default: config.scratchRoot)
+        config.templateDirectory = settings.string("template-dir", default: config.templateDirectory)
         config.cgroupParent = settings.string("cgroup-parent")
         config.pidsMax = try settings.int("pids-max", default: config.pidsMax)
         config.scratchMB = try settings.int("scratch-mb", default: config.scratchMB)

@@ -1,12 +1,13 @@
 import Foundation
 import HeraDB
+import HeraNode
 import HeraSandbox
 import HeraSupport
 
 /// `hera template …`: root filesystems registered for sandboxes. A template is named by NAME and
 /// --owner ACCOUNT; without --owner, the system template of that name.
 enum TemplateVerbs {
-    static let all = [add, importDirectory, list, remove, setPublic, setMinMemory, buildDefault]
+    static let all = [add, importRootfs, list, remove, setPublic, setMinMemory, buildDefault]
 
     static let add = Verb(group: "template", name: "add",
                           operands: "NAME --rootfs DIR [--owner ACCOUNT] [--public] [--min-memory-mb N]",
@@ -16,12 +17,36 @@ enum TemplateVerbs {
         print(try register(call, name: name, rootfs: rootfs))
     }
 
-    static let importDirectory = Verb(group: "template", name: "import",
-                                      operands: "DIR [--name NAME] [--owner ACCOUNT] [--public] [--min-memory-mb N]",
-                                      summary: "Like add, for a directory: the name defaults to the directory's last component. Prints its id.") { call in
-        let directory = try call.operands(1)[0]
-        let rootfs = URL(fileURLWithPath: directory).standardizedFileURL.path
-        print(try register(call, name: call.settings.string("name") ?? URL(fileURLWithPath: rootfs).lastPathComponent, rootfs: rootfs))
+    static let importRootfs = Verb(group: "template", name: "import",
+                                   operands: "DIR|TARBALL [--name NAME] [--owner ACCOUNT] [--public] [--min-memory-mb N] [--template-dir DIR]",
+                                   summary: """
+                                       Copies a root filesystem (a directory, or a tar archive: plain, gz, xz or bz2) into this \
+                                       machine's template store (default /var/lib/hera/templates, as the node's), gives its files to \
+                                       the sandbox user and registers it; the name defaults to the source's name without extensions. \
+                                       Prints its id.
+                                       """) { call in
+        let source = try call.operands(1)[0]
+        let name = call.settings.string("name") ?? defaultName(source)
+        guard name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", options: .regularExpression) != nil else {
+            throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-' (got '\(name)'); choose one with --name")
+        }
+        let store = try TemplateStore(directory: call.settings.string("template-dir", default: NodeConfig.defaultTemplateDirectory))
+        let copyName = (call.settings.string("owner").map { $0 + "-" } ?? "") + name
+        let rootfs: String
+        do { rootfs = try store.importRootfs(from: source, name: copyName) } catch {
+            throw UsageError("cannot import \(source): \(error)")
+        }
+        print(try register(call, name: name, rootfs: rootfs))
+    }
+
+    /// "debian-12.tar.gz" -> "debian-12"; "/srv/rootfs/" -> "rootfs".
+    static func defaultName(_ source: String) -> String {
+        var name = URL(fileURLWithPath: source).lastPathComponent
+        for suffix in [".tar.gz", ".tar.xz", ".tar.bz2", ".tgz", ".txz", ".tbz2", ".tar"] where name.hasSuffix(suffix) {
+            name = String(name.dropLast(suffix.count))
+            break
+        }
+        return name
     }
 
     static let list = Verb(group: "template", name: "list", operands: "[--owner ACCOUNT] [--format table|csv|json]",
@@ -82,10 +107,17 @@ enum TemplateVerbs {
         print(directory)
     }
 
+    /// Registers the template and says on standard error which live nodes hold it.
     private static func register(_ call: Invocation, name: String, rootfs: String) throws -> Int {
-        try Admin.templateAdd(call.connect(), name: name, rootfs: rootfs, owner: call.settings.string("owner"),
-                              isPublic: call.settings.bool("public"),
-                              minMemoryMB: try call.settings.int("min-memory-mb", default: 16))
+        let connection = try call.connect()
+        let id = try Admin.templateAdd(connection, name: name, rootfs: rootfs, owner: call.settings.string("owner"),
+                                       isPublic: call.settings.bool("public"),
+                                       minMemoryMB: try call.settings.int("min-memory-mb", default: 16))
+        let holders = try Admin.templateHolders(connection, template: id)
+        FileHandle.standardError.write(Data((holders.isEmpty
+            ? "warning: no live node holds \(rootfs) yet; sandboxes of this template are placed only on nodes where that directory exists\n"
+            : "held by nodes: \(holders.joined(separator: ", "))\n").utf8))
+        return id
     }
 
     private static func update(_ call: Invocation, name: String, set assignment: String, _ value: String) throws {

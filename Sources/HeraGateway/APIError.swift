@@ -34,6 +34,7 @@ public struct APIError: Error {
         case "MalformedRequest", "NotEnoughMemoryRequested": status = 400
         case "PermissionDenied": status = 403
         case "SandboxDoesNotExist", "TemplateDoesNotExist": status = 404
+        case "SandboxNotRunning": status = 409
         case "SandboxNoLongerAlive": status = 410
         case "QueueFull", "QuotaExceeded": status = 429
         case "ResourceNotAvailable": status = 503

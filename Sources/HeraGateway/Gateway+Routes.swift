@@ -43,6 +43,9 @@ extension Gateway {
         Route(method: "GET", pattern: "/sandbox/:id/download") { g, c, v, p in try g.sandboxDownload(c, try Gateway.sandboxID(v["id"]!), p) },
         Route(method: "POST", pattern: "/sandbox/:id/unpack") { g, c, v, p in try g.sandboxUnpack(c, try Gateway.sandboxID(v["id"]!), p) },
         Route(method: "POST", pattern: "/sandbox/:id/timeout") { g, c, v, p in try g.sandboxSetTimeout(c, try Gateway.sandboxID(v["id"]!), p) },
+        Route(method: "POST", pattern: "/sandbox/:id/create_template") { g, c, v, p in
+            try g.sandboxSaveAsTemplate(c, try Gateway.sandboxID(v["id"]!), p)
+        },
         Route(method: "GET", pattern: "/template/") { g, c, _, _ in try g.templateList(c) },
         Route(method: "GET", pattern: "/template/:id") { g, c, v, _ in try g.templateGet(c, v["id"]!) },
         Route(method: "POST", pattern: "/template/:id") { g, c, v, p in try g.templateUpdate(c, v["id"]!, p) },

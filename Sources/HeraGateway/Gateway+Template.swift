@@ -5,7 +5,7 @@ import HeraHTTP
 extension Gateway {
     func templateList(_ caller: Caller) throws -> HTTPResponse {
         let rows = try pool.query("""
-            SELECT t.id, t.name, t.public, t.min_memory_mb, a.name AS owner FROM templates t
+            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, a.name AS owner FROM templates t
             LEFT JOIN accounts a ON a.id = t.owner_id
             WHERE t.owner_id = $1 OR t.public ORDER BY t.id
             """, [String(caller.id)]).rows
@@ -21,10 +21,7 @@ extension Gateway {
         let template = try templateRow(caller, reference)
         guard template.int("owner_id") == caller.id else { throw APIError.denied("only the template's owner may change it") }
         let isPublic = try parameters["public"].map { _ in try parameters.bool("public", default: false) }
-        let name = parameters["name"]
-        if let name, name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", options: .regularExpression) == nil {
-            throw APIError.malformed("name must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
-        }
+        let name = try Gateway.templateName(parameters)
         do {
             try pool.query("UPDATE templates SET public = coalesce($2, public), name = coalesce($3, name) WHERE id = $1",
                            [template["id"], isPublic.map { $0 ? "t" : "f" }, name])
@@ -34,11 +31,20 @@ extension Gateway {
         return Response.ok()
     }
 
+    /// The optional `name` parameter, checked.
+    static func templateName(_ parameters: Parameters) throws -> String? {
+        let name = parameters["name"]
+        if let name, name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", options: .regularExpression) == nil {
+            throw APIError.malformed("name must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+        }
+        return name
+    }
+
     /// A template the caller may see, by id, `account/name` or bare name.
-    private func templateRow(_ caller: Caller, _ reference: String) throws -> PGRow {
+    func templateRow(_ caller: Caller, _ reference: String) throws -> PGRow {
         guard reference.utf8.count <= 200 else { throw APIError("TemplateDoesNotExist", 404, "no such template") }
         guard let row = try pool.query("""
-            SELECT t.id, t.name, t.public, t.min_memory_mb, t.owner_id, a.name AS owner
+            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, t.owner_id, a.name AS owner
             FROM template_resolve($1, $2) t LEFT JOIN accounts a ON a.id = t.owner_id WHERE t.id IS NOT NULL
             """, [String(caller.id), reference]).first else {
             throw APIError("TemplateDoesNotExist", 404, "no template \(reference)")
@@ -53,6 +59,7 @@ extension Gateway {
         [
             "id": row.int("id") ?? 0, "name": row["name"] ?? "", "public": row.bool("public") ?? false,
             "min_memory": row.int("min_memory_mb") ?? 0, "owner": row["owner"].map { $0 as Any } ?? NSNull(),
+            "state": row["state"] ?? "ready",
         ]
     }
 }

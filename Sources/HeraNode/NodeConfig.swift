@@ -11,6 +11,9 @@ public struct NodeConfig: Sendable {
     public static let defaultOutputLimit = 1 << 20
     public static let pollInterval = 1.0
     public static let heartbeatInterval = 2.0
+    public static let defaultTemplateDirectory = "/var/lib/hera/templates"
+    /// How often the node looks for the templates it holds (also when told to by NOTIFY).
+    public static let templateScanInterval = 10.0
 
     public var name: String
     /// How operators reach the machine (shown by GET /cluster/); default: the host name.
@@ -22,6 +25,8 @@ public struct NodeConfig: Sendable {
     /// How to run the launcher: the `hera` executable followed by `__launch`.
     public var launcherCommand: [String]
     public var scratchRoot = "/var/lib/hera/scratch"
+    /// The node's template store: templates made from sandboxes here, and imported ones.
+    public var templateDirectory = NodeConfig.defaultTemplateDirectory
     /// nil: "hera/<node name>" under the node's own cgroup, so two nodes on one host (or two
     /// `hera dev` clusters) never touch each other's sandboxes.
     public var cgroupParent: String? = nil

@@ -20,6 +20,8 @@ struct NodeStore {
         let rootfs: String
         /// Until `expires_at`, for a running sandbox (its timeout may have been changed).
         let secondsLeft: Double?
+        /// The template this sandbox is to be saved as before it ends.
+        let saveAsTemplate: Int?
     }
 
     struct ClaimedExec {
@@ -52,7 +54,7 @@ struct NodeStore {
     /// Every sandbox the database places on this node and that has not finished.
     func sandboxesLive(_ node: Int) throws -> [LiveSandbox] {
         try pool.query("""
-            SELECT s.id, s.state, s.kill_requested, s.memory_mb, t.rootfs,
+            SELECT s.id, s.state, s.kill_requested, s.memory_mb, t.rootfs, s.capture_template_id,
                    extract(epoch FROM s.expires_at - now())::double precision AS seconds_left
             FROM sandboxes s
             JOIN templates t ON t.id = s.template_id
@@ -61,8 +63,30 @@ struct NodeStore {
             guard let id = row["id"], let state = row["state"], let memory = row.int("memory_mb"),
                   let rootfs = row["rootfs"] else { return nil }
             return LiveSandbox(id: id, state: state, killRequested: row.bool("kill_requested") ?? false,
-                               memoryMB: memory, rootfs: rootfs, secondsLeft: row.double("seconds_left"))
+                               memoryMB: memory, rootfs: rootfs, secondsLeft: row.double("seconds_left"),
+                               saveAsTemplate: row.int("capture_template_id"))
         }
+    }
+
+    /// Every template with a root filesystem: id and directory.
+    func templatesReady() throws -> [(id: Int, rootfs: String)] {
+        try pool.query("SELECT id, rootfs FROM templates WHERE state = 'ready'").rows.compactMap { row in
+            guard let id = row.int("id"), let rootfs = row["rootfs"] else { return nil }
+            return (id, rootfs)
+        }
+    }
+
+    /// Records which templates this node holds (and that it holds no others).
+    func nodeTemplatesReport(_ run: Run, templates: [Int]) throws {
+        try pool.query("SELECT node_templates_report($1, $2, $3)",
+                       [String(run.node), String(run.epoch), "{" + templates.map(String.init).joined(separator: ",") + "}"])
+    }
+
+    /// The sandbox's filesystem is now at `rootfs`: its template is ready, held by this node.
+    /// Returns the template id, or nil when the template or the run is no longer current.
+    func templateSaved(sandbox id: String, run: Run, rootfs: String) throws -> Int? {
+        try pool.query("SELECT node_template_saved($1, $2, $3, $4) AS id",
+                       [String(run.node), String(run.epoch), id, rootfs]).first?.int("id")
     }
 
     /// Marks a started sandbox running; returns its seconds to live, or nil if it is no longer assigned here.

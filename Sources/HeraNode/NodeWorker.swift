@@ -10,6 +10,7 @@ public final class NodeWorker: @unchecked Sendable {
     let config: NodeConfig
     let store: NodeStore
     let runner: SandboxRunner
+    let templates: TemplateStore
     let metrics = NodeMetrics()
     private var listener: PGListener!
     /// This node's current run (id and epoch); a new one after being fenced off.
@@ -26,6 +27,9 @@ public final class NodeWorker: @unchecked Sendable {
     private var stopped = false
     var local: [String: Local] = [:]
     private var starting: Set<String> = []
+    /// Sandboxes being saved as templates (then ended) by a thread of their own.
+    var saving: Set<String> = []
+    private var templateScanRequested = true
     /// Commands being run, by sandbox: a sandbox's end waits for them to record their output.
     var runningExecs: [String: Int] = [:]
     static let execReportWait = 2.0
@@ -47,6 +51,7 @@ public final class NodeWorker: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: config.scratchRoot, withIntermediateDirectories: true)
         runner = try SandboxRunner(launcherCommand: config.launcherCommand, scratchRoot: config.scratchRoot,
                                    cgroupParent: config.effectiveCgroupParent)
+        templates = try TemplateStore(directory: config.templateDirectory)
     }
 
     public var id: Int { currentRun.node }
@@ -74,6 +79,8 @@ public final class NodeWorker: @unchecked Sendable {
         run = registered
         condition.unlock()
         let leftovers = try runner.removeLeftovers()
+        try templates.removePartials()
+        try reportTemplates()
         // Sandboxes this node was running before it restarted died with it (or were just removed).
         for sandbox in try store.sandboxesLive(registered.node) where sandbox.state == "running" {
             try store.sandboxFinish(sandbox.id, run: registered, reason: "lost", detail: "the node restarted")
@@ -83,7 +90,7 @@ public final class NodeWorker: @unchecked Sendable {
                                      "cgroup_version": runner.cgroupVersion, "cpu_cap_enforced": enforced.cpuCap, "leftovers_removed": leftovers])
         listener = PGListener(conninfo: config.databaseURL, channel: "hera_node_\(registered.node)", onError: { error in
             Log.warn("node listen connection failed; polling", ["error": "\(error)"])
-        }, onNotify: { [weak self] _ in self?.wake() })
+        }, onNotify: { [weak self] payloads in self?.wake(scanningTemplates: payloads.contains("templates")) })
         listener.start()
         let thread = Thread { [self] in supervise() }
         thread.name = "hera-node"
@@ -96,7 +103,7 @@ public final class NodeWorker: @unchecked Sendable {
         condition.lock()
         stopping = true
         condition.broadcast()
-        while !stopped || !starting.isEmpty { condition.wait() }
+        while !stopped || !starting.isEmpty || !saving.isEmpty { condition.wait() }
         let all = local
         local.removeAll()
         condition.unlock()
@@ -109,9 +116,10 @@ public final class NodeWorker: @unchecked Sendable {
         metrics.render(running: condition.withLock { local.count })
     }
 
-    func wake() {
+    func wake(scanningTemplates: Bool = false) {
         condition.lock()
         wakeRequested = true
+        if scanningTemplates { templateScanRequested = true }
         condition.signal()
         condition.unlock()
     }
@@ -120,6 +128,7 @@ public final class NodeWorker: @unchecked Sendable {
 
     private func supervise() {
         var lastHeartbeat = Date.distantPast
+        var lastTemplateScan = Date()
         while true {
             condition.lock()
             if stopping {
@@ -134,6 +143,12 @@ public final class NodeWorker: @unchecked Sendable {
                     if try !store.nodeHeartbeat(currentRun) { try rejoinAfterFencing() }
                     metrics.heartbeatSucceeded()
                     lastHeartbeat = Date()
+                }
+                let scanRequested = condition.withLock { templateScanRequested }
+                if scanRequested || -lastTemplateScan.timeIntervalSinceNow >= NodeConfig.templateScanInterval {
+                    condition.withLock { templateScanRequested = false }
+                    lastTemplateScan = Date()
+                    try reportTemplates()
                 }
                 retryUnreported()
                 try reconcile()
@@ -159,6 +174,7 @@ public final class NodeWorker: @unchecked Sendable {
         let registered = try store.nodeRegister(config)
         condition.lock()
         run = registered
+        templateScanRequested = true
         condition.unlock()
     }
 
@@ -178,19 +194,24 @@ public final class NodeWorker: @unchecked Sendable {
         for sandbox in live {
             condition.lock()
             let here = local[sandbox.id]
-            let isStarting = starting.contains(sandbox.id)
+            let isBusy = starting.contains(sandbox.id) || saving.contains(sandbox.id)
             let isUnreported = unreported[sandbox.id] != nil
             if sandbox.killRequested && here != nil { local[sandbox.id] = nil }
             // The timeout may have been changed through the API.
             if let secondsLeft = sandbox.secondsLeft, here != nil, !sandbox.killRequested {
                 local[sandbox.id]?.deadline = Date(timeIntervalSinceNow: secondsLeft)
             }
-            if !isStarting && here == nil && !isUnreported && sandbox.state == "assigned" && !sandbox.killRequested {
+            if !isBusy && here == nil && !isUnreported && sandbox.state == "assigned" && !sandbox.killRequested {
                 starting.insert(sandbox.id)
             }
+            let saveAs = here != nil ? sandbox.saveAsTemplate : nil
+            if saveAs != nil { saving.insert(sandbox.id) }
             condition.unlock()
-            if isStarting || isUnreported { continue }
-            if sandbox.killRequested {
+            if isBusy || isUnreported { continue }
+            if let saveAs, let handle = here?.handle {
+                let thread = Thread { [self] in saveAndEnd(sandbox.id, handle, template: saveAs) }
+                thread.start()
+            } else if sandbox.killRequested {
                 end(sandbox.id, here?.handle, reason: "killed", detail: nil)
             } else if here == nil && sandbox.state == "assigned" {
                 let thread = Thread { [self] in launch(sandbox) }
@@ -285,18 +306,26 @@ public final class NodeWorker: @unchecked Sendable {
     /// Stops a sandbox's processes (if it has any here), then records its end and releases its capacity.
     /// Records what was measured of it (CPU time, peak memory) for usage.
     func end(_ id: String, _ handle: SandboxHandle?, reason: String, detail: String?) {
+        finish(id, reason: reason, detail: detail, measured: handle.map { destroy(id, $0) } ?? NodeStore.Measured())
+    }
+
+    /// Stops a sandbox's processes and removes it here; returns what was measured of it.
+    func destroy(_ id: String, _ handle: SandboxHandle) -> NodeStore.Measured {
         var measured = NodeStore.Measured()
-        if let handle {
-            do { try runner.destroy(handle) } catch {
-                Log.error("could not fully remove a sandbox", ["sandbox": id, "error": "\(error)"])
-                metrics.teardownFailed(error)
-            }
-            waitForExecReports(id)
-            if let stats = handle.finalStats {
-                if let user = stats.cpuUserSeconds, let system = stats.cpuSystemSeconds { measured.cpuSeconds = user + system }
-                measured.peakMemoryMB = stats.peakMemoryBytes.map { Int(($0 + (1 << 20) - 1) >> 20) }
-            }
+        do { try runner.destroy(handle) } catch {
+            Log.error("could not fully remove a sandbox", ["sandbox": id, "error": "\(error)"])
+            metrics.teardownFailed(error)
         }
+        waitForExecReports(id)
+        if let stats = handle.finalStats {
+            if let user = stats.cpuUserSeconds, let system = stats.cpuSystemSeconds { measured.cpuSeconds = user + system }
+            measured.peakMemoryMB = stats.peakMemoryBytes.map { Int(($0 + (1 << 20) - 1) >> 20) }
+        }
+        return measured
+    }
+
+    /// Records a sandbox's end (retried each round while the database is unreachable).
+    func finish(_ id: String, reason: String, detail: String?, measured: NodeStore.Measured) {
         let ending = Ending(reason: reason, detail: detail, measured: measured)
         do {
             try record(id, ending)

@@ -7,7 +7,8 @@ public enum DefaultTemplate {
 
     /// Builds a busybox root filesystem at `directory` from the static /bin/busybox (Debian busybox-static):
     /// bin/busybox, a symlink per applet (from `busybox --list-full`, so in bin, sbin, usr/bin or usr/sbin),
-    /// etc/passwd+group (root, nobody 65534), etc/hostname, tmp, proc, dev, sys, root dirs. Idempotent.
+    /// etc/passwd+group (root, nobody 65534), etc/hostname, tmp, proc, dev, sys, root dirs, all owned by
+    /// the sandbox user (see `TemplateStore`): keep `directory`'s parent closed to other users. Idempotent.
     /// Throws `SandboxError.template` if busybox is missing or not static.
     public static func build(at directory: String) throws {
         guard SystemFile.exists(busyboxPath) else {
@@ -41,6 +42,7 @@ public enum DefaultTemplate {
             """.utf8), mode: 0o644)
         try installFile(root + "/etc/group", contents: Array("root:x:0:\nnobody:x:65534:\n".utf8), mode: 0o644)
         try installFile(root + "/etc/hostname", contents: Array("sandbox\n".utf8), mode: 0o644)
+        try TemplateStore.giveToSandboxUser(root)
     }
 
     /// Applet paths relative to the root, e.g. "bin/ls", "usr/bin/awk".

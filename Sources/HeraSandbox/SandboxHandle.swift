@@ -96,3 +96,15 @@ public final class SandboxHandle: @unchecked Sendable {
         return true
     }
 }
+
+/// A sandbox's root filesystem held open (see `SandboxRunner.openRoot`). Close it when done.
+public final class RootDirectory: @unchecked Sendable {
+    private let descriptor: FileDescriptor
+
+    init(fd: Int32) { descriptor = FileDescriptor(fd) }
+
+    /// A path to the directory that any process of this one can use while it is open.
+    public var path: String { "/proc/\(getpid())/fd/\(descriptor.raw)" }
+
+    public func close() { descriptor.close() }
+}

@@ -14,6 +14,8 @@ enum SandboxStep: Equatable, Sendable {
     case mount(label: String, source: String, target: String, fsType: String?, flags: [MountFlag], data: String?)
     case makeDirectory(path: String, mode: Int)
     case changeMode(path: String, mode: Int)
+    /// Gives `path` the owner, group and mode of `model`.
+    case copyOwnership(model: String, path: String)
     case makeCharDevice(path: String, major: Int, minor: Int)
     case symlink(target: String, path: String)
     case setHostname(String)
@@ -37,6 +39,7 @@ enum SandboxStep: Equatable, Sendable {
              flags.isEmpty ? "-" : flags.map(\.rawValue).joined(separator: ","), data ?? "-"]
         case .makeDirectory(let path, let mode): ["mkdir", path, String(mode, radix: 8)]
         case .changeMode(let path, let mode): ["chmod", path, String(mode, radix: 8)]
+        case .copyOwnership(let model, let path): ["copy-owner", model, path]
         case .makeCharDevice(let path, let major, let minor): ["mknod", path, String(major), String(minor)]
         case .symlink(let target, let path): ["symlink", target, path]
         case .setHostname(let name): ["sethostname", name]
@@ -59,8 +62,8 @@ enum SandboxStep: Equatable, Sendable {
 ///
 /// On the host: join the cgroups, unshare mnt/uts/ipc/net/pid, fork the init.
 /// In the init: private mounts; a size-capped tmpfs on the scratch directory
-/// holding lower (read-only bind of the template), upper, work and the
-/// overlay root; /tmp 1777; fresh /proc; a minimal /dev; the sensitive /proc
+/// holding lower (read-only bind of the template), upper (owned like the
+/// template's root), work and the overlay root; /tmp 1777; fresh /proc; a minimal /dev; the sensitive /proc
 /// paths masked as container runtimes do; hostname; loopback up; pivot_root
 /// into the overlay with the old root detached.
 ///
@@ -94,6 +97,8 @@ struct SandboxPlan: Equatable, Sendable {
             .mount(label: "template", source: spec.rootfs, target: lower, fsType: nil, flags: [.bind], data: nil),
             .mount(label: "template-readonly", source: "none", target: lower, fsType: nil,
                    flags: [.bind, .remount, .rdonly, .nosuid, .nodev], data: nil),
+            // The overlay's root directory is the upper one: it must look like the template's root.
+            .copyOwnership(model: lower, path: upper),
             .mount(label: "overlay", source: "overlay", target: root, fsType: "overlay", flags: [.nosuid, .nodev],
                    data: "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"),
             .makeDirectory(path: root + "/tmp", mode: 0o1777),

@@ -95,6 +95,19 @@ public final class SandboxRunner: @unchecked Sendable {
         try sandbox.destroyOnce { try tearDown(sandbox: sandbox.id, handle: sandbox) ?? SandboxStats.unknown(sandbox) }
     }
 
+    /// Opens the sandbox's root filesystem for reading after its end: the descriptor keeps the
+    /// filesystem alive once the sandbox is destroyed. Copy from it only then, when every process
+    /// of the sandbox is dead and nothing inside can change the tree (or swap a directory for a
+    /// symbolic link) while it is read.
+    public func openRoot(_ sandbox: SandboxHandle) throws -> RootDirectory {
+        let fd = open("/proc/\(sandbox.initPid)/root", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0, isAlive(sandbox) else {
+            if fd >= 0 { close(fd) }
+            throw SandboxError.sandboxGone(id: sandbox.id)
+        }
+        return RootDirectory(fd: fd)
+    }
+
     /// What the sandbox used so far (its finished and running execs included). After a destroy:
     /// the final stats. Throws `sandboxGone` once the cgroups are being removed.
     public func stats(_ sandbox: SandboxHandle) throws -> SandboxStats {

@@ -94,7 +94,8 @@ final class CLITests: XCTestCase {
     func testTemplateVerbs() throws {
         let directory = TestCluster.testDirectory + "/templates/cli-root"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let id = try ok("template", "import", directory, "--min-memory-mb", "32").trimmingCharacters(in: .newlines)
+        let id = try ok("template", "import", directory, "--min-memory-mb", "32",
+                        "--template-dir", cluster.templateStore(node: "cli")).trimmingCharacters(in: .newlines)
         XCTAssertNotNil(Int(id))
         try ok("template", "set-public", "cli-root", "true")
         try ok("template", "set-min-memory", "cli-root", "48")

@@ -12,7 +12,8 @@ final class NodeProcess {
         self.name = name
         arguments = [try heraBinary(), "node", "--name", name, "--node-type", name, "--memory-mb", "1024", "--slots", "8",
                      "--database-url", cluster.databaseURL, "--cgroup-parent", TestCluster.cgroupParent(name),
-                     "--scratch-root", TestCluster.testDirectory + "/scratch-" + name]
+                     "--scratch-root", TestCluster.testDirectory + "/scratch-" + name,
+                     "--template-dir", cluster.templateStore(node: name)]
     }
 
     /// Starts the node and waits until it has registered (its log says so).

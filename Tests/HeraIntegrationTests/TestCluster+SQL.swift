@@ -1,11 +1,26 @@
+import HeraAdmin
 import HeraDB
 
 /// Reservations straight through the stored functions, without gateways or node workers.
 extension TestCluster {
     /// A node row with a fresh heartbeat and no worker behind it: enough for the reservation logic.
+    /// It holds the cluster's template.
     func registerNode(_ name: String, memory: Int, slots: Int) throws -> Int {
-        try connection.query("SELECT node_id AS id FROM node_register($1, 'default', $2, $3)",
-                             [name, String(memory), String(slots)]).first?.int("id") ?? 0
+        let row = try connection.query("SELECT node_id, epoch FROM node_register($1, 'default', $2, $3)",
+                                       [name, String(memory), String(slots)]).first
+        try connection.query("SELECT node_templates_report($1, $2, ARRAY[$3::bigint])",
+                             [row?["node_id"], row?["epoch"], String(templateID)])
+        return row?.int("node_id") ?? 0
+    }
+
+    /// Registers a system template (public), as `hera template add` does; returns its id.
+    func addTemplate(name: String, rootfs: String) throws -> Int {
+        try Admin.templateAdd(connection, name: name, rootfs: rootfs, isPublic: true, minMemoryMB: 16)
+    }
+
+    /// Creates an account; returns its API key.
+    func addAccount(_ name: String) throws -> String {
+        try Admin.accountCreate(connection, name: name)
     }
 
     /// `sandbox_create` as account `caller` (the test account is 1) for `owner` (`me` or a name).

@@ -14,6 +14,8 @@ final class TestCluster {
     let account = "alice"
     let key: String
     let templateID: Int
+    /// Under it, each node's template store (template ids start anew with each database).
+    let templateStores = TestCluster.testDirectory + "/stores/" + UUID().uuidString
     private(set) var gateways: [Gateway] = []
     private(set) var nodes: [NodeWorker] = []
 
@@ -59,6 +61,7 @@ final class TestCluster {
         config.pidsMax = pidsMax
         config.databaseURL = databaseURL
         config.scratchRoot = TestCluster.testDirectory + "/scratch-" + name
+        config.templateDirectory = templateStore(node: name)
         // Unique per test process: test runs side by side never touch each other's sandboxes.
         config.cgroupParent = TestCluster.cgroupParent(name)
         let node = try NodeWorker(config: config)
@@ -66,6 +69,8 @@ final class TestCluster {
         nodes.append(node)
         return node
     }
+
+    func templateStore(node: String) -> String { templateStores + "/" + node }
 
     func shutdown() {
         gateways.forEach { $0.stop(grace: 1) }
@@ -140,7 +145,7 @@ final class TestCluster {
     }
 
     private static func busyboxRootfs() throws -> String {
-        let directory = testDirectory + "/templates/busybox"
+        let directory = try TemplateStore(directory: testDirectory + "/templates").directory + "/busybox"
         try DefaultTemplate.build(at: directory)
         return directory
     }

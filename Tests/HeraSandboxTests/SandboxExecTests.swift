@@ -83,10 +83,11 @@ final class SandboxExecTests: SandboxTestCase {
         XCTAssertEqual(try runner.exec(sandbox, ExecRequest(args: ["ls", "/proc/self/fd"])).stdoutText, "0\n1\n2\n3\n")
     }
 
-    func testTemplateIsReadOnlyButTmpIsWritable() throws {
+    func testWritesGoToTheSandboxNeverToTheTemplate() throws {
         let sandbox = try startSandbox()
-        let result = try shell(sandbox, "touch /bin/new 2>/dev/null && echo wrote-bin; echo data > /tmp/file && cat /tmp/file; stat -c %a /tmp")
-        XCTAssertEqual(result.stdoutText, "data\n1777\n")
+        let result = try shell(sandbox, "touch /bin/new && echo wrote-bin; echo data > /tmp/file && cat /tmp/file; stat -c %a /tmp;"
+                                        + " stat -c %u:%a /")
+        XCTAssertEqual(result.stdoutText, "wrote-bin\ndata\n1777\n65534:755\n", "the sandbox user owns its copy, / included")
         XCTAssertFalse(SystemFile.exists(TestEnvironment.templateDirectory + "/tmp/file"))
         XCTAssertFalse(SystemFile.exists(TestEnvironment.templateDirectory + "/bin/new"))
     }

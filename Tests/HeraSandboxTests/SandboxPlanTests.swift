@@ -12,7 +12,8 @@ final class SandboxPlanTests: XCTestCase {
         XCTAssertEqual(Array(names.prefix(4)), ["cgroup-join", "cgroup-join", "unshare", "fork-init"])
         XCTAssertEqual(Array(names.suffix(3)), ["sethostname", "loopback-up", "pivot_root"])
         for (earlier, later) in [("mount-private", "mount-scratch"), ("mount-scratch", "mount-template"),
-                                 ("mount-template", "mount-template-readonly"), ("mount-template-readonly", "mount-overlay"),
+                                 ("mount-template", "mount-template-readonly"), ("mount-template-readonly", "copy-owner"),
+                                 ("copy-owner", "mount-overlay"),
                                  ("mount-overlay", "mount-proc"), ("mount-overlay", "mount-dev"), ("mount-dev", "mknod")] {
             XCTAssertLessThan(names.firstIndex(of: earlier)!, names.firstIndex(of: later)!, "\(earlier) before \(later)")
         }

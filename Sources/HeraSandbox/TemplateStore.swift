@@ -1,0 +1,105 @@
+import Foundation
+import Glibc
+import HeraSupport
+
+/// A node's template store: a root-only directory (0700) holding template root filesystems,
+/// each a directory whose files belong to the sandbox user (uid/gid 65534, the user commands
+/// run as), so a sandbox may change any file of its own copy of the template — the changes go
+/// to its writable layer; the template itself is mounted read-only. The store must stay
+/// closed to other host users: a host process running as `nobody` could otherwise edit them.
+///
+/// Everything is written under a `.partial-` name first and renamed when complete, so a
+/// directory that exists under its final name is whole (nodes report templates by existence).
+public struct TemplateStore: Sendable {
+    public static let sandboxUser = "65534:65534"
+    /// Bound on one copy or extraction; a template larger than this copies too slowly anyway.
+    public static let copyTimeoutSeconds = 600
+    static let partialPrefix = ".partial-"
+
+    public let directory: String
+
+    /// Creates the store (mode 0700) if it is missing.
+    public init(directory: String) throws {
+        guard directory.hasPrefix("/"), Validation.isSafeForMountOptions(directory) else {
+            throw SandboxError.invalidSpec("the template directory must be absolute, without , : \\ or spaces: \(directory)")
+        }
+        self.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        try SystemFile.makeDirectories(self.directory, mode: 0o700)
+        try retryingEINTR("chmod(\(self.directory))") { chmod(self.directory, 0o700) }
+    }
+
+    /// Where a template made on this node from a sandbox lives.
+    public func path(forTemplate id: Int) -> String { directory + "/" + String(id) }
+
+    /// Copies a directory tree to `destination` (which must not exist) as it is: owners, modes,
+    /// symbolic links (never followed) and hard links; other filesystems mounted below it are
+    /// left out. For trees nothing else changes meanwhile.
+    public func copy(tree source: String, to destination: String) throws {
+        try complete(destination) { partial in
+            try Self.run(["/bin/cp", "-a", "--one-file-system", "--", source + "/.", partial])
+        }
+    }
+
+    /// Imports a root filesystem from a directory or a tar archive (plain, gzip, xz or bzip2) into
+    /// the store under a new name; returns its path. The files are given to the sandbox user;
+    /// device files, sockets and set-user-ID bits are dropped. Archive members are extracted by
+    /// GNU tar, which refuses names with `..`, strips leading `/` and does not write through
+    /// symbolic links it extracted.
+    public func importRootfs(from source: String, name: String) throws -> String {
+        let destination = directory + "/" + name + "-" + Self.randomSuffix()
+        try complete(destination) { partial in
+            if SystemFile.isDirectory(source) {
+                try Self.run(["/bin/cp", "-a", "--one-file-system", "--", source + "/.", partial])
+            } else if SystemFile.exists(source) {
+                try SystemFile.makeDirectories(partial, mode: 0o755)
+                try Self.run(["/bin/tar", "-x", "--no-same-owner", "--delay-directory-restore", "-f", source, "-C", partial])
+            } else {
+                throw SandboxError.template("\(source) is neither a directory nor a file")
+            }
+            try Self.run(["/usr/bin/find", partial, "(", "-type", "b", "-o", "-type", "c", "-o", "-type", "s", ")", "-delete"])
+            try Self.run(["/bin/chown", "-R", "-h", Self.sandboxUser, partial])
+            try Self.run(["/bin/chmod", "-R", "ug-s", partial])
+            try retryingEINTR("chmod(\(partial))") { chmod(partial, 0o755) }
+        }
+        return destination
+    }
+
+    /// Gives a whole tree to the sandbox user (symbolic links are changed, never followed).
+    public static func giveToSandboxUser(_ path: String) throws {
+        try run(["/bin/chown", "-R", "-h", sandboxUser, path])
+    }
+
+    /// Removes what an interrupted copy or import left behind.
+    public func removePartials() throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasPrefix(Self.partialPrefix) {
+            try Self.run(["/bin/rm", "-rf", "--one-file-system", "--", directory + "/" + name])
+        }
+    }
+
+    /// Runs `body` on a `.partial-` twin of `destination`, then renames it into place;
+    /// removes the twin if `body` fails.
+    private func complete(_ destination: String, _ body: (String) throws -> Void) throws {
+        guard !SystemFile.exists(destination) else { throw SandboxError.template("\(destination) already exists") }
+        let name = String(destination.split(separator: "/").last ?? "")
+        let partial = directory + "/" + Self.partialPrefix + name
+        do {
+            try body(partial)
+            try retryingEINTR("rename(\(partial))") { rename(partial, destination) }
+        } catch {
+            _ = try? Self.run(["/bin/rm", "-rf", "--one-file-system", "--", partial])
+            throw error
+        }
+    }
+
+    private static func run(_ arguments: [String]) throws {
+        do {
+            try Command.run(["/usr/bin/timeout", "-s", "KILL", String(copyTimeoutSeconds)] + arguments)
+        } catch let failure as Command.Failure {
+            throw SandboxError.template(failure.description)
+        }
+    }
+
+    private static func randomSuffix() -> String {
+        String((0..<8).map { _ in "0123456789abcdef".randomElement()! })
+    }
+}

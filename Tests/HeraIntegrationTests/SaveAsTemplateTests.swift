@@ -1,0 +1,193 @@
+import Foundation
+import XCTest
+
+/// POST /sandbox/:id/create_template: a sandbox's filesystem becomes a private template of the
+/// caller's, on the sandbox's node; placement of its sandboxes follows it.
+final class SaveAsTemplateTests: XCTestCase {
+    var cluster: TestCluster!
+    var client: TestClient!
+
+    override func setUpWithError() throws {
+        requireRoot()
+        cluster = try TestCluster()
+        try cluster.addNode("n1")
+        client = try cluster.addGateway()
+    }
+
+    override func tearDown() {
+        cluster?.shutdown()
+    }
+
+    private func run(_ id: String, _ command: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let response = try client.post("/sandbox/\(id)/exec", [("command", command), ("sync", "true")])
+        XCTAssertEqual(response.status, 200, response.text, file: file, line: line)
+        XCTAssertEqual(response.json["code"] as? Int, 0, response.text, file: file, line: line)
+        return response.json["stdout"] as? String ?? ""
+    }
+
+    private func create(template: String, file: StaticString = #filePath, line: UInt = #line) throws -> TestResponse {
+        try client.post("/sandbox/", [("memory", "64"), ("timeout", "60"), ("template", template)])
+    }
+
+    func testASavedSandboxGivesNewSandboxesItsFiles() throws {
+        let source = try cluster.createSandbox(client)
+        _ = try run(source, "echo marked > /etc/marker && mkdir -p /opt/app && echo 1 > /opt/app/v && rm /etc/hostname"
+                            + " && ln -s /etc/passwd /opt/app/link && mkfifo /opt/app/fifo")
+        let saved = try client.post("/sandbox/\(source)/create_template", [("name", "marked")])
+        XCTAssertEqual(saved.status, 200, saved.text)
+        XCTAssertEqual(saved.json["state"] as? String, "ready")
+        XCTAssertEqual(saved.json["owner"] as? String, cluster.account)
+        XCTAssertEqual(saved.json["public"] as? Bool, false)
+        let template = try XCTUnwrap(saved.json["id"] as? Int)
+
+        let ended = try client.get("/sandbox/\(source)")
+        XCTAssertEqual(ended.json["state"] as? String, "finished")
+        XCTAssertEqual(ended.json["finish_reason"] as? String, "killed")
+        XCTAssertEqual(ended.json["finish_detail"] as? String, "saved as template \(template)")
+
+        for reference in ["marked", String(template), "\(cluster.account)/marked"] {
+            let created = try create(template: reference)
+            XCTAssertEqual(created.status, 200, created.text)
+            let id = try XCTUnwrap(created.json["id"] as? String)
+            XCTAssertEqual(try run(id, "cat /etc/marker /opt/app/v; test -e /etc/hostname || echo gone; readlink /opt/app/link;"
+                                       + " test -p /opt/app/fifo && echo fifo; id -u"),
+                           "marked\n1\ngone\n/etc/passwd\nfifo\n65534\n")
+        }
+        let rootfs = try XCTUnwrap(cluster.connection.query("SELECT rootfs FROM templates WHERE id = $1", [String(template)]).first?["rootfs"])
+        XCTAssertEqual(rootfs, cluster.templateStore(node: "n1") + "/\(template)")
+        var info = stat()
+        XCTAssertEqual(lstat(rootfs + "/etc/marker", &info), 0)
+        XCTAssertEqual(info.st_uid, 65534, "files the sandbox wrote keep their owner")
+        XCTAssertEqual(try String(contentsOfFile: rootfs + "/etc/marker", encoding: .utf8), "marked\n")
+        XCTAssertEqual(try cluster.connection.query("SELECT count(*) AS n FROM templates WHERE state = 'creating'").first?.int("n"), 0)
+        try cluster.checkReservationsMatchSandboxes()
+    }
+
+    func testTheDefaultNameAndTheSavedTemplateAreTheCallersOnly() throws {
+        let source = try cluster.createSandbox(client)
+        let saved = try client.post("/sandbox/\(source)/create_template")
+        XCTAssertEqual(saved.status, 200, saved.text)
+        XCTAssertEqual(saved.json["name"] as? String, "sandbox-" + source.prefix(8))
+
+        let otherKey = try cluster.addAccount("bob")
+        let bob = TestClient(port: client.port, user: "bob", key: otherKey)
+        let id = try XCTUnwrap(saved.json["id"] as? Int)
+        XCTAssertEqual(try bob.get("/template/\(id)").status, 403)
+        XCTAssertEqual(try bob.post("/sandbox/", [("memory", "64"), ("timeout", "60"), ("template", String(id))]).status, 403)
+    }
+
+    func testRefusals() throws {
+        let source = try cluster.createSandbox(client)
+        let otherKey = try cluster.addAccount("bob")
+        let bob = TestClient(port: client.port, user: "bob", key: otherKey)
+        XCTAssertEqual(try bob.post("/sandbox/\(source)/create_template").status, 403)
+        for name in ["", "-x", "a/b", String(repeating: "n", count: 65), "sp ace", "dot\u{0}"] {
+            let response = try client.post("/sandbox/\(source)/create_template", [("name", name)])
+            XCTAssertEqual(response.status, 400, "name \(name): \(response.text)")
+        }
+        XCTAssertEqual(try client.post("/sandbox/\(UUID().uuidString.lowercased())/create_template").status, 404)
+        XCTAssertEqual(try client.post("/sandbox/not-a-uuid/create_template").status, 404)
+
+        let taken = try client.post("/sandbox/\(try cluster.createSandbox(client))/create_template", [("name", "taken")])
+        XCTAssertEqual(taken.status, 200, taken.text)
+        let duplicate = try client.post("/sandbox/\(source)/create_template", [("name", "taken")])
+        XCTAssertEqual(duplicate.status, 400, duplicate.text)
+        XCTAssertEqual(duplicate.json["status"] as? String, "MalformedRequest")
+        XCTAssertEqual(try cluster.sandboxState(client, source), "running", "a refused save leaves the sandbox running")
+
+        XCTAssertEqual(try client.post("/sandbox/\(source)/kill").status, 200)
+        XCTAssertTrue(try cluster.eventually(within: 10) { try cluster.sandboxState(client, source) == "finished" })
+        let late = try client.post("/sandbox/\(source)/create_template", [("name", "late")])
+        XCTAssertEqual(late.status, 410, late.text)
+        XCTAssertEqual(try cluster.connection.query("SELECT count(*) AS n FROM templates WHERE name = 'late'").first?.int("n"), 0)
+    }
+
+    func testAQueuedSandboxCannotBeSaved() throws {
+        let small = try TestCluster()
+        defer { small.shutdown() }
+        try small.addNode("tiny", memoryMB: 64, slots: 1)
+        let tinyClient = try small.addGateway()
+        _ = try small.createSandbox(tinyClient)
+        let queued = try tinyClient.post("/sandbox/", [("memory", "64"), ("timeout", "60"), ("template", TestCluster.templateName),
+                                                      ("async", "true")])
+        let queuedID = try XCTUnwrap(queued.json["id"] as? String, queued.text)
+        XCTAssertEqual(try small.sandboxState(tinyClient, queuedID), "queued")
+        let response = try tinyClient.post("/sandbox/\(queuedID)/create_template")
+        XCTAssertEqual(response.status, 409, response.text)
+        XCTAssertEqual(response.json["status"] as? String, "SandboxNotRunning")
+    }
+
+    func testSandboxesArePlacedOnlyOnNodesHoldingTheirTemplate() throws {
+        // Two nodes without workers (the nodes of one test machine would all see every directory):
+        // both hold busybox, only f2 holds "f2-only".
+        let f1 = try cluster.registerNode("f1", memory: 1024, slots: 4)
+        let f2 = try cluster.registerNode("f2", memory: 1024, slots: 4)
+        try cluster.connection.query("UPDATE nodes SET drained = true WHERE name = 'n1'")
+        let only = try XCTUnwrap(cluster.connection.query("""
+            INSERT INTO templates (name, rootfs, public) VALUES ('f2-only', '/nonexistent/f2-only', true) RETURNING id
+            """).first?.int("id"))
+        let epoch = try XCTUnwrap(cluster.connection.query("SELECT epoch FROM nodes WHERE id = $1", [String(f2)]).first?["epoch"])
+        try cluster.connection.query("SELECT node_templates_report($1, $2, ARRAY[$3::bigint, $4::bigint])",
+                                     [String(f2), epoch, String(cluster.templateID), String(only)])
+        func reserve(_ template: String, async: Bool = false) throws -> (status: String, message: String?, node: Int?) {
+            let row = try cluster.connection.query("""
+                SELECT status, message, node_id FROM sandbox_create(1, 'me', $1, 256, 60, false, NULL, $2)
+                """, [template, async ? "t" : "f"]).first
+            return (row?["status"] ?? "", row?["message"], row?.int("node_id"))
+        }
+        for _ in 0..<4 { XCTAssertEqual(try reserve("f2-only").node, f2, "only f2 holds it, though f1 has more room") }
+        let full = try reserve("f2-only")
+        XCTAssertEqual(full.status, "ResourceNotAvailable")
+        XCTAssertEqual(try reserve("f2-only", async: true).status, "ok", "queued: f2 will have room again")
+        XCTAssertEqual(try reserve(TestCluster.templateName).node, f1, "busybox still goes where there is room")
+
+        // Held by no live node: refused at once, saying why, and never queued.
+        try cluster.connection.query("UPDATE nodes SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", [String(f2)])
+        for async in [false, true] {
+            let refused = try reserve("f2-only", async: async)
+            XCTAssertEqual(refused.status, "ResourceNotAvailable")
+            XCTAssertEqual(refused.message, "no live node holds template f2-only")
+        }
+        try cluster.checkReservationsMatchSandboxes()
+    }
+
+    func testANodeReportsTheTemplatesWhoseDirectoryItHas() throws {
+        let directory = cluster.templateStore(node: "n1") + "/copied"
+        XCTAssertEqual(try shell("cp -a \(TestCluster.testDirectory)/templates/busybox \(directory)"), 0)
+        let copied = try cluster.addTemplate(name: "copied", rootfs: directory)
+        func holders() throws -> Int? {
+            try cluster.connection.query("SELECT count(*) AS n FROM template_nodes WHERE template_id = $1", [String(copied)]).first?.int("n")
+        }
+        XCTAssertEqual(try holders(), 1, "hera template add waits until a node holds it")
+        let created = try create(template: "copied")
+        XCTAssertEqual(created.status, 200, created.text)
+
+        XCTAssertEqual(try shell("rm -rf \(directory)"), 0)
+        try cluster.connection.query("SELECT pg_notify('hera_node_' || id, 'templates') FROM nodes")
+        XCTAssertTrue(try cluster.eventually(within: 5) { try holders() == 0 })
+        let refused = try create(template: "copied")
+        XCTAssertEqual(refused.status, 503, refused.text)
+        XCTAssertTrue(refused.text.contains("no live node holds template copied"), refused.text)
+    }
+
+    func testASaveThatCannotFinishLeavesNoTemplateBehind() throws {
+        // The node dies (its run is fenced off) before it saves: the sandbox ends, the template goes.
+        let source = try cluster.createSandbox(client)
+        try cluster.connection.execute("""
+            BEGIN;
+            SELECT * FROM sandbox_save_as_template((SELECT id FROM accounts WHERE name = 'alice'), '\(source)', 'orphan');
+            SELECT sandbox_finish('\(source)', 'lost', 'test');
+            COMMIT;
+            """)
+        XCTAssertEqual(try cluster.connection.query("SELECT count(*) AS n FROM templates WHERE name = 'orphan'").first?.int("n"), 0)
+    }
+
+    private func shell(_ command: String) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}

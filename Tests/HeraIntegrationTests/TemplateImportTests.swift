@@ -1,0 +1,101 @@
+import Foundation
+import XCTest
+
+/// `hera template import` of a directory or a tarball into a node's template store: the copy
+/// belongs to the sandbox user, the node reports holding it, sandboxes run from it, and a hostile
+/// tarball writes nothing outside the store.
+final class TemplateImportTests: ClusterTestCase {
+    private var store: String { cluster.templateStore(node: "n1") }
+
+    private func importTemplate(_ source: String, _ extra: String...) throws -> HeraCommand.Outcome {
+        try HeraCommand(databaseURL: cluster.databaseURL).run(["template", "import", source, "--template-dir", store] + extra)
+    }
+
+    private func tarball(_ name: String, of directory: String) throws -> String {
+        let path = TestCluster.testDirectory + "/" + name
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-czf", path, "-C", directory, "."]
+        try tar.run()
+        tar.waitUntilExit()
+        XCTAssertEqual(tar.terminationStatus, 0)
+        return path
+    }
+
+    private func output(_ template: String, _ command: String) throws -> String {
+        let created = try client.post("/sandbox/", [("memory", "64"), ("timeout", "60"), ("template", template)])
+        XCTAssertEqual(created.status, 200, created.text)
+        let id = try XCTUnwrap(created.json["id"] as? String)
+        let response = try client.post("/sandbox/\(id)/exec", [("command", command), ("sync", "true")])
+        XCTAssertEqual(response.status, 200, response.text)
+        return response.json["stdout"] as? String ?? ""
+    }
+
+    func testATarballAndADirectoryImportAndRun() throws {
+        let busybox = TestCluster.testDirectory + "/templates/busybox"
+        let archive = try tarball("imported-os.tar.gz", of: busybox)
+        let outcome = try importTemplate(archive, "--public")
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("held by nodes: n1"), outcome.stderr)
+        let id = try XCTUnwrap(Int(outcome.stdout.trimmingCharacters(in: .newlines)))
+        let row = try XCTUnwrap(cluster.connection.query("SELECT name, rootfs FROM templates WHERE id = $1", [String(id)]).first)
+        XCTAssertEqual(row["name"], "imported-os", "the name is the file's without extensions")
+        let rootfs = try XCTUnwrap(row["rootfs"])
+        XCTAssertTrue(rootfs.hasPrefix(store + "/imported-os-"), rootfs)
+        var info = stat()
+        XCTAssertEqual(lstat(rootfs + "/etc/passwd", &info), 0)
+        XCTAssertEqual(info.st_uid, 65534)
+        XCTAssertEqual(try output("imported-os", "echo changed > /etc/hostname && cat /etc/hostname && ls /bin/sh"), "changed\n/bin/sh\n")
+        XCTAssertEqual(try String(contentsOfFile: rootfs + "/etc/hostname", encoding: .utf8), "sandbox\n", "the template is never written")
+
+        let fromDirectory = try importTemplate(busybox, "--name", "dir-copy", "--owner", cluster.account)
+        XCTAssertEqual(fromDirectory.status, 0, fromDirectory.stderr)
+        XCTAssertEqual(try output("dir-copy", "cat /etc/hostname"), "sandbox\n")
+
+        XCTAssertNotEqual(try importTemplate(TestCluster.testDirectory + "/no-such-file").status, 0)
+        XCTAssertNotEqual(try importTemplate(archive, "--name", "bad/name").status, 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store).filter { $0.hasPrefix(".partial-") }, [],
+                       "a failed import leaves nothing half-written")
+    }
+
+    func testAHostileTarballWritesNothingOutsideTheStore() throws {
+        let mark = "hera-escape-\(UUID().uuidString)"
+        let outside = ["/tmp/" + mark, TestCluster.testDirectory + "/" + mark, "/" + mark, store + "/" + mark]
+        let archives: [(String, String)] = [
+            ("dot-dot", "t = tar(); entry(t, '../../\(mark)', data=b'x'); t.close()"),
+            ("absolute", "t = tar(); entry(t, '/tmp/\(mark)', data=b'x'); t.close()"),
+            ("through a symlink", "t = tar(); entry(t, 'link', tarfile.SYMTYPE, link='/tmp'); entry(t, 'link/\(mark)', data=b'x'); t.close()"),
+            ("through a relative symlink", "t = tar(); entry(t, 'up', tarfile.SYMTYPE, link='../../../..'); entry(t, 'up/tmp/\(mark)', data=b'x'); t.close()"),
+            ("hardlink out", "t = tar(); entry(t, 'h', tarfile.LNKTYPE, link='/etc/passwd'); t.close()"),
+            ("devices and set-user-ID", """
+                t = tar(); entry(t, 'dev', tarfile.DIRTYPE)
+                d = tarfile.TarInfo('dev/mem'); d.type = tarfile.CHRTYPE; d.devmajor, d.devminor = 1, 1; t.addfile(d)
+                s = tarfile.TarInfo('suid'); s.mode = 0o4755; s.size = 1; t.addfile(s, io.BytesIO(b'x')); t.close()
+                """),
+        ]
+        let passwd = try String(contentsOfFile: "/etc/passwd", encoding: .utf8)
+        for (index, (name, script)) in archives.enumerated() {
+            let path = TestCluster.testDirectory + "/hostile-\(index).tar"
+            FileManager.default.createFile(atPath: path, contents: Data(try ArchiveMaker.make(script)))
+            let outcome = try importTemplate(path, "--name", "hostile-\(index)")
+            for file in outside {
+                XCTAssertFalse(FileManager.default.fileExists(atPath: file), "\(name): wrote \(file)")
+            }
+            guard outcome.status == 0 else { continue }   // refused outright is fine too
+            let rootfs = try XCTUnwrap(cluster.connection.query("SELECT rootfs FROM templates WHERE name = $1",
+                                                                ["hostile-\(index)"]).first?["rootfs"])
+            let found = try FileManager.default.subpathsOfDirectory(atPath: rootfs)
+            for file in found {
+                var info = stat()
+                XCTAssertEqual(lstat(rootfs + "/" + file, &info), 0)
+                XCTAssertNotEqual(info.st_mode & S_IFMT, S_IFCHR, "\(name): device \(file) kept")
+                XCTAssertEqual(info.st_mode & (S_ISUID | S_ISGID), 0, "\(name): set-ID bit kept on \(file)")
+                XCTAssertEqual(info.st_uid, 65534, "\(name): \(file)")
+            }
+        }
+        XCTAssertEqual(try String(contentsOfFile: "/etc/passwd", encoding: .utf8), passwd)
+        var info = stat()
+        XCTAssertEqual(stat("/etc/passwd", &info), 0)
+        XCTAssertEqual(info.st_uid, 0, "a hard link out never changes the host file's owner")
+    }
+}
