@@ -101,9 +101,9 @@ END $$;
 -- Saves a running sandbox as a new private template of the caller's: the template row is made
 -- now ('creating', answering its id and reserving its name), the sandbox is asked to end, and
 -- its node copies the filesystem first (node_template_saved). Should the sandbox end without
--- that, sandbox_finish removes the unfinished template. Returns the status for the API, the
--- template and the node to wake.
-CREATE FUNCTION sandbox_save_as_template(p_caller_id bigint, p_id uuid, p_name text)
+-- that, sandbox_finish removes the unfinished template. The caller may own p_max_templates.
+-- Returns the status for the API, the template and the node to wake.
+CREATE FUNCTION sandbox_save_as_template(p_caller_id bigint, p_id uuid, p_name text, p_max_templates integer)
 RETURNS TABLE (status text, message text, template_id bigint, node_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE v sandboxes; v_name text; v_template_id bigint;
@@ -113,6 +113,13 @@ BEGIN
     IF FOUND THEN RETURN; END IF;
     IF v.state <> 'running' THEN
         RETURN QUERY SELECT 'SandboxNotRunning', format('the sandbox is %s; only a running sandbox can be saved as a template', v.state),
+            NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    -- Serialise the caller's template count with its other saves.
+    PERFORM 1 FROM accounts WHERE id = p_caller_id FOR UPDATE;
+    IF (SELECT count(*) FROM templates WHERE owner_id = p_caller_id) >= p_max_templates THEN
+        RETURN QUERY SELECT 'QuotaExceeded', format('you already own %s templates, the most an account may; an operator can remove some', p_max_templates),
             NULL::bigint, NULL::bigint;
         RETURN;
     END IF;

@@ -17,6 +17,7 @@ enum Serve {
                                  served, before the gateway stops accepting (default 5)
           --stop-grace S         then, how long requests in flight may finish (default 10)
           --max-queued N         queued (async) requests one account may have (default 100)
+          --max-templates N      templates one account may own, counting saved ones (default 100)
           --queue-backfill-limit S
                                  how long a queued request that does not fit lets later ones
                                  that fit go first (default 30)
@@ -54,11 +55,13 @@ enum Serve {
         config.maxTimeoutSeconds = try settings.int("max-timeout", default: config.maxTimeoutSeconds)
         config.maxExecWaitSeconds = try settings.int("max-exec-wait", default: config.maxExecWaitSeconds)
         config.maxQueuedPerAccount = try settings.int("max-queued", default: config.maxQueuedPerAccount)
+        config.maxTemplatesPerAccount = try settings.int("max-templates", default: config.maxTemplatesPerAccount)
         config.queueBackfillLimitSeconds = try settings.double("queue-backfill-limit", default: config.queueBackfillLimitSeconds)
         config.webhookAllowPrivate = settings.bool("webhook-allow-private")
         guard config.poolSize > 0, config.maxTimeoutSeconds > 0, config.maxExecWaitSeconds > 0, config.maxQueuedPerAccount >= 0,
+              config.maxTemplatesPerAccount >= 0,
               config.queueBackfillLimitSeconds >= 0 else {
-            throw UsageError("--pool-size, --max-timeout and --max-exec-wait must be positive; --max-queued and --queue-backfill-limit not negative")
+            throw UsageError("--pool-size, --max-timeout and --max-exec-wait must be positive; --max-queued, --max-templates and --queue-backfill-limit not negative")
         }
         return config
     }

@@ -13,8 +13,8 @@ extension Gateway {
         let name = try Gateway.templateName(parameters)
         let deadline = Date(timeIntervalSinceNow: Gateway.templateSaveWait)
         try awaitStart(caller, id, until: deadline)
-        guard let row = try pool.query("SELECT status, message, template_id, node_id FROM sandbox_save_as_template($1, $2, $3)",
-                                        [String(caller.id), id, name]).first, let status = row["status"] else {
+        guard let row = try pool.query("SELECT status, message, template_id, node_id FROM sandbox_save_as_template($1, $2, $3, $4)",
+                                        [String(caller.id), id, name, String(config.maxTemplatesPerAccount)]).first, let status = row["status"] else {
             throw APIError("InternalError", 500, "saving the template returned nothing")
         }
         guard status == "ok", let template = row.int("template_id") else {

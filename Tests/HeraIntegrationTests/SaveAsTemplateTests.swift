@@ -102,6 +102,18 @@ final class SaveAsTemplateTests: XCTestCase {
         XCTAssertEqual(try cluster.connection.query("SELECT count(*) AS n FROM templates WHERE name = 'late'").first?.int("n"), 0)
     }
 
+    func testAnAccountOwnsAtMostTheTemplateLimit() throws {
+        let limited = try cluster.addGateway(maxTemplates: 2)
+        for name in ["one", "two"] {
+            XCTAssertEqual(try limited.post("/sandbox/\(try cluster.createSandbox(limited))/create_template", [("name", name)]).status, 200)
+        }
+        let source = try cluster.createSandbox(limited)
+        let refused = try limited.post("/sandbox/\(source)/create_template", [("name", "three")])
+        XCTAssertEqual(refused.status, 429, refused.text)
+        XCTAssertEqual(refused.json["status"] as? String, "QuotaExceeded")
+        XCTAssertEqual(try cluster.sandboxState(limited, source), "running")
+    }
+
     func testAQueuedSandboxCannotBeSaved() throws {
         let small = try TestCluster()
         defer { small.shutdown() }
@@ -175,7 +187,7 @@ final class SaveAsTemplateTests: XCTestCase {
         let source = try cluster.createSandbox(client)
         try cluster.connection.execute("""
             BEGIN;
-            SELECT * FROM sandbox_save_as_template((SELECT id FROM accounts WHERE name = 'alice'), '\(source)', 'orphan');
+            SELECT * FROM sandbox_save_as_template((SELECT id FROM accounts WHERE name = 'alice'), '\(source)', 'orphan', 100);
             SELECT sandbox_finish('\(source)', 'lost', 'test');
             COMMIT;
             """)
