@@ -102,6 +102,41 @@ final class SaveAsTemplateTests: XCTestCase {
         XCTAssertEqual(try cluster.connection.query("SELECT count(*) AS n FROM templates WHERE name = 'late'").first?.int("n"), 0)
     }
 
+    /// Saves racing kills, expiries, commands and each other: every sandbox ends, capacity comes
+    /// back, and the store holds exactly the ready templates — nothing half-made.
+    func testSavesRacingKillsAndExpiriesLeaveNothingBehind() throws {
+        let count = 12
+        let client = self.client!
+        let ids = try (0..<count).map { index in
+            try cluster.createSandbox(client, timeout: index % 4 == 3 ? 1 : 60)
+        }
+        let results = ConcurrentResults()
+        concurrently(count * 2) { task in
+            let id = ids[task % count]
+            let status: Int
+            switch (task / count, task % 4) {
+            case (0, _): status = (try? client.post("/sandbox/\(id)/create_template", [("name", "race-\(task)")]).status) ?? -1
+            case (1, 0): status = (try? client.post("/sandbox/\(id)/kill").status) ?? -1
+            case (1, 1): status = (try? client.post("/sandbox/\(id)/create_template", [("name", "second-\(task)")]).status) ?? -1
+            default: status = (try? client.post("/sandbox/\(id)/exec", [("command", "echo x > /etc/x; sleep 0.2")]).status) ?? -1
+            }
+            results.add(status, nil)
+        }
+        XCTAssertFalse(results.statuses.contains { ![200, 410].contains($0) }, "statuses: \(results.statuses)")
+        for id in ids {
+            XCTAssertTrue(try cluster.eventually(within: 20) { try cluster.sandboxState(client, id) == "finished" }, id)
+        }
+        XCTAssertEqual(try cluster.connection.query("SELECT count(*) AS n FROM templates WHERE state = 'creating'").first?.int("n"), 0)
+        let ready = Set(try cluster.connection.query("SELECT rootfs FROM templates WHERE rootfs LIKE $1 || '/%'",
+                                                     [cluster.templateStore(node: "n1")]).rows.compactMap { $0["rootfs"] })
+        let stored = Set(try FileManager.default.contentsOfDirectory(atPath: cluster.templateStore(node: "n1"))
+            .map { cluster.templateStore(node: "n1") + "/" + $0 })
+        XCTAssertEqual(stored, ready, "the store holds the ready templates and nothing else")
+        XCTAssertFalse(ready.isEmpty)
+        try cluster.checkReservationsMatchSandboxes()
+        XCTAssertEqual(cluster.nodeCgroups("n1"), [])
+    }
+
     func testAnAccountOwnsAtMostTheTemplateLimit() throws {
         let limited = try cluster.addGateway(maxTemplates: 2)
         for name in ["one", "two"] {
