@@ -20,6 +20,9 @@ enum Bench {
              holder's end to the queued one running (database clock), and from running to the
              webhook received (N/5 rounds; needs --database-url and a gateway that allows
              private webhook addresses, as hera dev's does)
+          5. save as template: N/10 running sandboxes saved with POST /sandbox/:id/create_template
+             (p50), and as the reference `cp -a` of the template's directory on this machine
+             (p50; run it on the node's machine; needs --database-url)
         """
 
     struct Target {
@@ -51,6 +54,9 @@ enum Bench {
                          percentile(queue.toRunning, 99), queue.toRunning.count))
             print(String(format: "running_to_webhook_ms p50=%.2f p99=%.2f n=%d", percentile(queue.toWebhook, 50),
                          percentile(queue.toWebhook, 99), queue.toWebhook.count))
+            let saves = try SaveBench.run(target, database: settings.databaseURL, rounds: max(1, samples / 10))
+            print(String(format: "save_as_template_ms p50=%.2f cp_a_template_ms p50=%.2f ratio=%.2f n=%d", percentile(saves.save, 50),
+                         percentile(saves.copy, 50), percentile(saves.save, 50) / percentile(saves.copy, 50), saves.save.count))
         }
     }
 
