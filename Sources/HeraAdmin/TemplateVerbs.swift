@@ -7,7 +7,7 @@ import HeraSupport
 /// `hera template …`: root filesystems registered for sandboxes. A template is named by NAME and
 /// --owner ACCOUNT; without --owner, the system template of that name.
 enum TemplateVerbs {
-    static let all = [add, importRootfs, list, remove, setPublic, setMinMemory, buildDefault]
+    static let all = [add, importRootfs, list, remove, prune, setPublic, setMinMemory, buildDefault]
 
     static let add = Verb(group: "template", name: "add",
                           operands: "NAME --rootfs DIR [--owner ACCOUNT] [--public] [--min-memory-mb N]",
@@ -80,6 +80,20 @@ enum TemplateVerbs {
                              + "`hera template set-public \(name) false` stops others from using it")
         }
         print("template \(label) removed")
+    }
+
+    static let prune = Verb(group: "template", name: "prune", operands: "[--template-dir DIR] [--dry-run]",
+                            summary: """
+                                Deletes the directories of this machine's template store that no template uses \
+                                (left by `template remove`); run it on each node. Prints each one.
+                                """) { call in
+        _ = try call.operands(0)
+        let store = try TemplateStore(directory: call.settings.string("template-dir", default: NodeConfig.defaultTemplateDirectory))
+        let used = Set(try call.connect().query("SELECT rootfs FROM templates WHERE rootfs IS NOT NULL").rows.compactMap { $0["rootfs"] })
+        for directory in try store.unused(by: used) {
+            if !call.settings.bool("dry-run") { try store.remove(directory) }
+            print(directory)
+        }
     }
 
     static let setPublic = Verb(group: "template", name: "set-public", operands: "NAME true|false [--owner ACCOUNT]",

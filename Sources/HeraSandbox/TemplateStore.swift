@@ -72,8 +72,27 @@ public struct TemplateStore: Sendable {
     /// Removes what an interrupted copy or import left behind.
     public func removePartials() throws {
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasPrefix(Self.partialPrefix) {
-            try Self.run(["/bin/rm", "-rf", "--one-file-system", "--", directory + "/" + name])
+            try remove(directory + "/" + name)
         }
+    }
+
+    /// The store's complete entries that hold none of `used` (template root filesystems).
+    /// Paths are compared with symbolic links resolved.
+    public func unused(by used: Set<String>) throws -> [String] {
+        let resolved = used.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+        return try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+            .filter { !$0.hasPrefix(Self.partialPrefix) }
+            .map { directory + "/" + $0 }
+            .filter { entry in
+                let path = URL(fileURLWithPath: entry).resolvingSymlinksInPath().path
+                return !resolved.contains { $0 == path || $0.hasPrefix(path + "/") }
+            }
+    }
+
+    /// Deletes a tree of the store (never crossing into another filesystem).
+    public func remove(_ path: String) throws {
+        guard path.hasPrefix(directory + "/") else { throw SandboxError.template("\(path) is not in the store \(directory)") }
+        try Self.run(["/bin/rm", "-rf", "--one-file-system", "--", path])
     }
 
     /// Runs `body` on a `.partial-` twin of `destination`, then renames it into place;
@@ -86,7 +105,7 @@ public struct TemplateStore: Sendable {
             try body(partial)
             try retryingEINTR("rename(\(partial))") { rename(partial, destination) }
         } catch {
-            _ = try? Self.run(["/bin/rm", "-rf", "--one-file-system", "--", partial])
+            try? remove(partial)
             throw error
         }
     }

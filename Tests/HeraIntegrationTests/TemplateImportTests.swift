@@ -58,6 +58,31 @@ final class TemplateImportTests: ClusterTestCase {
                        "a failed import leaves nothing half-written")
     }
 
+    func testPruneDeletesOnlyWhatNoTemplateUses() throws {
+        let kept = try importTemplate(TestCluster.testDirectory + "/templates/busybox", "--name", "kept")
+        let dropped = try importTemplate(TestCluster.testDirectory + "/templates/busybox", "--name", "dropped")
+        XCTAssertEqual(kept.status, 0, kept.stderr)
+        XCTAssertEqual(dropped.status, 0, dropped.stderr)
+        // A template deeper inside an entry keeps the entry; an empty leftover goes.
+        XCTAssertEqual(mkdir(store + "/holder", 0o700), 0)
+        XCTAssertEqual(mkdir(store + "/holder/rootfs", 0o755), 0)
+        _ = try cluster.addTemplate(name: "nested", rootfs: store + "/holder/rootfs/")
+        XCTAssertEqual(mkdir(store + "/leftover", 0o700), 0)
+        let rootfs = { (name: String) in try XCTUnwrap(self.cluster.connection.query(
+            "SELECT rootfs FROM templates WHERE name = $1", [name]).first?["rootfs"]) }
+        let droppedPath = try rootfs("dropped")
+        let hera = HeraCommand(databaseURL: cluster.databaseURL)
+        XCTAssertEqual(try hera.run(["template", "remove", "dropped"]).status, 0)
+        let dry = try hera.run(["template", "prune", "--template-dir", store, "--dry-run"])
+        XCTAssertEqual(dry.stdout, droppedPath + "\n" + store + "/leftover\n", dry.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: droppedPath), "a dry run deletes nothing")
+        XCTAssertEqual(try hera.run(["template", "prune", "--template-dir", store]).stdout, dry.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: droppedPath))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: try rootfs("kept") + "/bin/busybox"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: store + "/holder/rootfs"))
+        XCTAssertEqual(try hera.run(["template", "prune", "--template-dir", store]).stdout, "")
+    }
+
     func testAHostileTarballWritesNothingOutsideTheStore() throws {
         let mark = "hera-escape-\(UUID().uuidString)"
         let outside = ["/tmp/" + mark, TestCluster.testDirectory + "/" + mark, "/" + mark, store + "/" + mark]
