@@ -50,13 +50,15 @@ enum TemplateVerbs {
     }
 
     static let list = Verb(group: "template", name: "list", operands: "[--owner ACCOUNT] [--format table|csv|json]",
-                           summary: "Every template (or one account's): id, owner, name, public, minimum memory, root filesystem, live sandboxes.") { call in
+                           summary: "Every template (or one account's): id, owner, name, state, public, minimum memory, root filesystem, the nodes holding it, live sandboxes.") { call in
         _ = try call.operands(0)
         let connection = try call.connect()
         let owner = call.settings.string("owner")
         if let owner { try AccountVerbs.requireAccount(connection, owner) }
         print(try QueryOutput.render(connection, """
-            SELECT t.id, o.name AS owner, t.name, t.public, t.min_memory_mb, t.rootfs,
+            SELECT t.id, o.name AS owner, t.name, t.state, t.public, t.min_memory_mb, t.rootfs,
+                   (SELECT string_agg(n.name, ',' ORDER BY n.name) FROM template_nodes tn JOIN nodes n ON n.id = tn.node_id
+                    WHERE tn.template_id = t.id) AS nodes,
                    (SELECT count(*) FROM sandboxes s WHERE s.template_id = t.id AND s.state <> 'finished') AS live_sandboxes
             FROM templates t LEFT JOIN accounts o ON o.id = t.owner_id
             WHERE $1::text IS NULL OR o.name = $1
