@@ -8,6 +8,9 @@ ALTER TABLE templates ALTER COLUMN rootfs DROP NOT NULL;
 ALTER TABLE templates ADD COLUMN state text NOT NULL DEFAULT 'ready' CHECK (state IN ('creating', 'ready'));
 ALTER TABLE templates ADD CONSTRAINT templates_ready_have_rootfs CHECK (state = 'creating' OR rootfs IS NOT NULL);
 
+-- An all-digit name would read as an id. NOT VALID: rows from before are left as they are.
+ALTER TABLE templates ADD CONSTRAINT templates_name_not_an_id CHECK (name !~ '^[0-9]+$') NOT VALID;
+
 CREATE TABLE template_nodes (
     template_id  bigint NOT NULL REFERENCES templates(id) ON DELETE CASCADE,
     node_id      bigint NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,

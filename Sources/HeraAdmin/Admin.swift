@@ -54,10 +54,12 @@ public enum Admin {
                 RETURNING id
                 """, [owner, name, rootfs, isPublic ? "t" : "f", String(minMemoryMB)]).first
             let id = row?.int("id") ?? 0
+            // Its path may have changed: which nodes hold it is known again once they have looked.
+            try connection.query("DELETE FROM template_nodes WHERE template_id = $1", [String(id)])
             try awaitNodesHolding(connection, template: id)
             return id
         } catch let error as PGError where error.sqlState == PGError.checkViolation {
-            throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-'; --min-memory-mb must be positive")
+            throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-', not all digits; --min-memory-mb must be positive")
         }
     }
 

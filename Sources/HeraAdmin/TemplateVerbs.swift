@@ -30,6 +30,15 @@ enum TemplateVerbs {
         guard name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", options: .regularExpression) != nil else {
             throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-' (got '\(name)'); choose one with --name")
         }
+        guard !name.allSatisfy(\.isNumber) else { throw UsageError("a template name must not be all digits (that would be an id)") }
+        let connection = try call.connect()
+        if let owner = call.settings.string("owner") { try AccountVerbs.requireAccount(connection, owner) }
+        let existing = try connection.query("""
+            SELECT 1 FROM templates WHERE name = $1 AND owner_id IS NOT DISTINCT FROM (SELECT id FROM accounts WHERE name = $2)
+            """, [name, call.settings.string("owner")])
+        guard existing.rows.isEmpty else {
+            throw UsageError("template \(templateLabel(call, name)) exists; remove it first, or choose another --name")
+        }
         let store = try TemplateStore(directory: call.settings.string("template-dir", default: NodeConfig.defaultTemplateDirectory))
         let copyName = (call.settings.string("owner").map { $0 + "-" } ?? "") + name
         let rootfs: String
@@ -130,6 +139,9 @@ enum TemplateVerbs {
                                        isPublic: call.settings.bool("public"),
                                        minMemoryMB: try call.settings.int("min-memory-mb", default: 16))
         let holders = try Admin.templateHolders(connection, template: id)
+        if call.settings.string("owner") == nil && !call.settings.bool("public") {
+            FileHandle.standardError.write(Data("warning: a system template that is not --public can be used by no account; see set-public\n".utf8))
+        }
         FileHandle.standardError.write(Data((holders.isEmpty
             ? "warning: no live node holds \(rootfs) yet; sandboxes of this template are placed only on nodes where that directory exists\n"
             : "held by nodes: \(holders.joined(separator: ", "))\n").utf8))

@@ -21,6 +21,7 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     }
 
     public static let uniqueViolation = "23505"
+    public static let deadlockDetected = "40P01"
     public static let checkViolation = "23514"
     public static let foreignKeyViolation = "23503"
     public static let raiseException = "P0001"

@@ -42,10 +42,21 @@ public final class PGPool: @unchecked Sendable {
         }
     }
 
-    /// Shorthand for one statement on a pooled connection.
+    /// Attempts at one statement that PostgreSQL ends as a deadlock's victim.
+    static let deadlockAttempts = 3
+
+    /// Shorthand for one statement on a pooled connection. The statement is its own
+    /// transaction, so a deadlock victim (rolled back whole) is simply run again.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws -> PGResult {
-        try with { try $0.query(sql, parameters) }
+        var attempt = 1
+        while true {
+            do {
+                return try with { try $0.query(sql, parameters) }
+            } catch let error as PGError where error.sqlState == PGError.deadlockDetected && attempt < Self.deadlockAttempts {
+                attempt += 1
+            }
+        }
     }
 
     private func checkout() throws -> PGConnection {

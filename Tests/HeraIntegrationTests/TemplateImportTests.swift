@@ -52,6 +52,12 @@ final class TemplateImportTests: ClusterTestCase {
         XCTAssertEqual(fromDirectory.status, 0, fromDirectory.stderr)
         XCTAssertEqual(try output("dir-copy", "cat /etc/hostname"), "sandbox\n")
 
+        let again = try importTemplate(archive, "--public")
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("template imported-os exists"), again.stderr)
+        let unusable = try importTemplate(busybox, "--name", "nobodys")
+        XCTAssertTrue(unusable.stderr.contains("can be used by no account"), unusable.stderr)
+        XCTAssertNotEqual(try importTemplate(busybox, "--name", "123").status, 0, "an all-digit name would read as an id")
         XCTAssertNotEqual(try importTemplate(TestCluster.testDirectory + "/no-such-file").status, 0)
         XCTAssertNotEqual(try importTemplate(archive, "--name", "bad/name").status, 0)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store).filter { $0.hasPrefix(".partial-") }, [],
