@@ -26,6 +26,8 @@ public protocol CgroupDriver: Sendable {
     func remove(sandbox: String) throws
     /// Names of all sandbox cgroups under the parent (for crash recovery).
     func sandboxNames() throws -> [String]
+    /// Removes the parent cgroup directories if they are empty (when the worker stops).
+    func removeParentIfEmpty()
 
     /// Creates a leaf cgroup for one exec (no limits of its own; the sandbox's apply).
     func createExecCgroup(_ name: String, sandbox: String) throws

@@ -1,3 +1,5 @@
+import Glibc
+
 /// cgroup v1: one hierarchy per controller (memory, pids, cpu, cpuacct), each with its own parent
 /// directory; cpu and cpuacct often share one. Every hierarchy gets the same layout:
 /// `<parent>/<sandbox>` (limits), `<sandbox>/init` and `<sandbox>/exec-<n>` (leaves).
@@ -9,6 +11,10 @@ public struct CgroupV1Driver: CgroupDriver {
     /// The distinct parent directories, one per mounted hierarchy.
     private let hierarchyParents: [String]
     public var version: Int { 1 }
+
+    public func removeParentIfEmpty() {
+        for parent in hierarchyParents { Glibc.rmdir(parent) }
+    }
 
     /// Creates the parent directories if needed. `parents` must name every controller in `controllers`.
     public init(parents: [String: String]) throws {

@@ -1,3 +1,5 @@
+import Glibc
+
 /// cgroup v2: one unified hierarchy mounted at `mountRoot`; sandboxes live under `parent`.
 /// Layout: `<parent>/<sandbox>` holds the limits and enables memory, pids and cpu for its
 /// children in cgroup.subtree_control, so by the no-internal-process rule it holds no process
@@ -9,6 +11,8 @@ public struct CgroupV2Driver: CgroupDriver {
     /// The parent cgroup, relative to the mount root (e.g. "/system.slice/hera.service/hera").
     public let parent: String
     public var version: Int { 2 }
+
+    public func removeParentIfEmpty() { Glibc.rmdir(parentDirectory) }
 
     private var parentDirectory: String { mountRoot + parent }
 

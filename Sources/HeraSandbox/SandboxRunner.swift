@@ -126,6 +126,9 @@ public final class SandboxRunner: @unchecked Sendable {
         }
     }
 
+    /// When the worker stops, after every sandbox has been destroyed: its (empty) cgroup parent goes.
+    public func removeCgroupParent() { cgroups.removeParentIfEmpty() }
+
     /// After a worker crash: kills and removes every sandbox cgroup under the parent and every
     /// scratch directory. Returns how many sandboxes were removed. Live handles die too.
     public func removeLeftovers() throws -> Int {

@@ -135,6 +135,10 @@ final class SaveAsTemplateTests: XCTestCase {
         XCTAssertFalse(ready.isEmpty)
         try cluster.checkReservationsMatchSandboxes()
         XCTAssertEqual(cluster.nodeCgroups("n1"), [])
+        cluster.shutdown()
+        for (_, directory) in cluster.nodeCgroupParents("n1") {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory), "a stopped node removes its cgroup parent")
+        }
     }
 
     func testAnAccountOwnsAtMostTheTemplateLimit() throws {

@@ -127,12 +127,8 @@ final class TestCluster {
 
     /// The sandbox cgroups a test node has right now, in the memory and pids hierarchies.
     func nodeCgroups(_ node: String) -> [String] {
-        let membership = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
         var found: [String] = []
-        for controller in ["memory", "pids"] {
-            guard let line = membership.split(separator: "\n").first(where: { $0.split(separator: ":")[1] == controller }),
-                  let own = line.split(separator: ":", maxSplits: 2).last else { continue }
-            let directory = "/sys/fs/cgroup/\(controller)\(own == "/" ? "" : own)/\(TestCluster.cgroupParent(node))"
+        for (controller, directory) in nodeCgroupParents(node) {
             let children = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             var isDirectory: ObjCBool = false
             found += children.filter {
@@ -140,6 +136,16 @@ final class TestCluster {
             }.map { "\(controller):\($0)" }
         }
         return found
+    }
+
+    /// A test node's cgroup parent directories in the memory and pids hierarchies.
+    func nodeCgroupParents(_ node: String) -> [(controller: String, directory: String)] {
+        let membership = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        return ["memory", "pids"].compactMap { controller in
+            guard let line = membership.split(separator: "\n").first(where: { $0.split(separator: ":")[1] == controller }),
+                  let own = line.split(separator: ":", maxSplits: 2).last else { return nil }
+            return (controller, "/sys/fs/cgroup/\(controller)\(own == "/" ? "" : own)/\(TestCluster.cgroupParent(node))")
+        }
     }
 
     static var testDirectory: String {
