@@ -27,7 +27,7 @@ enum TemplateVerbs {
                                        """) { call in
         let source = try call.operands(1)[0]
         let name = call.settings.string("name") ?? defaultName(source)
-        guard name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", options: .regularExpression) != nil else {
+        guard Names.isValid(name) else {
             throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-' (got '\(name)'); choose one with --name")
         }
         guard !name.allSatisfy(\.isNumber) else { throw UsageError("a template name must not be all digits (that would be an id)") }

@@ -1,6 +1,7 @@
 import Foundation
 import HeraDB
 import HeraHTTP
+import HeraSupport
 
 extension Gateway {
     func templateList(_ caller: Caller) throws -> HTTPResponse {
@@ -34,8 +35,7 @@ extension Gateway {
     /// The optional `name` parameter, checked.
     static func templateName(_ parameters: Parameters) throws -> String? {
         let name = parameters["name"]
-        if let name, name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", options: .regularExpression) == nil
-                     || name.allSatisfy(\.isNumber) {
+        if let name, !Names.isValid(name) || name.allSatisfy(\.isNumber) {
             throw APIError.malformed("name must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit, and not all digits (that would be an id)")
         }
         return name

@@ -1,4 +1,5 @@
 import Foundation
+import HeraSupport
 
 /// Node settings; each has a flag and a HERA_* environment variable (see `hera node --help`).
 /// Capacity defaults are read off the machine.
@@ -49,7 +50,7 @@ public struct NodeConfig: Sendable {
 
     /// Node names go into cgroup paths: 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-'.
     public static func isValidName(_ name: String) -> Bool {
-        name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", options: .regularExpression) != nil
+        Names.isValid(name)
     }
 
     /// MemTotal from /proc/meminfo, in MB.

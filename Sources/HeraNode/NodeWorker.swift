@@ -35,6 +35,8 @@ public final class NodeWorker: @unchecked Sendable {
     static let execReportWait = 2.0
     /// Endings not yet written because the database was unreachable; retried every round.
     private var unreported: [String: Ending] = [:]
+    /// Sandboxes whose removal failed (a process slow to die): retried every round.
+    private var unremoved: [String: SandboxHandle] = [:]
 
     private struct Ending {
         let reason: String
@@ -158,6 +160,7 @@ public final class NodeWorker: @unchecked Sendable {
                 Log.warn("node round failed; retrying", ["error": "\(error)"])
             }
             endExpired()
+            retryRemovals()
             sleepUntilWoken()
         }
     }
@@ -314,8 +317,9 @@ public final class NodeWorker: @unchecked Sendable {
     func destroy(_ id: String, _ handle: SandboxHandle) -> NodeStore.Measured {
         var measured = NodeStore.Measured()
         do { try runner.destroy(handle) } catch {
-            Log.error("could not fully remove a sandbox", ["sandbox": id, "error": "\(error)"])
+            Log.error("could not fully remove a sandbox; will retry", ["sandbox": id, "error": "\(error)"])
             metrics.teardownFailed(error)
+            condition.withLock { unremoved[id] = handle }
         }
         waitForExecReports(id)
         if let stats = handle.finalStats {
@@ -340,6 +344,13 @@ public final class NodeWorker: @unchecked Sendable {
 
     private func record(_ id: String, _ ending: Ending) throws {
         try store.sandboxFinish(id, run: currentRun, reason: ending.reason, detail: ending.detail, measured: ending.measured)
+    }
+
+    private func retryRemovals() {
+        for (id, handle) in condition.withLock({ unremoved }) where (try? runner.destroy(handle)) != nil {
+            condition.withLock { unremoved[id] = nil }
+            Log.info("removed a sandbox whose removal had failed", ["sandbox": id])
+        }
     }
 
     private func retryUnreported() {

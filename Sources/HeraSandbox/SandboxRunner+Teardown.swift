@@ -14,7 +14,8 @@ extension SandboxRunner {
         var killed: [Int32] = []
         if let handle {
             try handle.killInit()
-            _ = try handle.waitForMonitor(until: deadline)
+            // A second for the monitor to see its init die; then the loop below kills it too.
+            _ = try handle.waitForMonitor(until: min(deadline, Clock.now() + Self.monitorGrace))
         } else {
             killed = try cgroups.processes(sandbox: id)
             try killInitsWithoutHandle(sandbox: id, until: deadline)
@@ -24,18 +25,22 @@ extension SandboxRunner {
                 throw SandboxError.timedOut("processes \(remaining) remain in the cgroup of sandbox \(id)")
             }
             killed += try cgroups.killAll(sandbox: id)
+            // A killed child of ours (the monitor) stays in the cgroup, a zombie, until reaped.
+            if let handle { _ = try handle.monitorIsRunning() } else { reapOwnChildren(killed, waiting: false) }
             Clock.sleep(milliseconds: 1)
         }
         if let handle {
             _ = try handle.waitForMonitor(until: deadline)
         } else {
-            reapOwnChildren(killed)
+            reapOwnChildren(killed, waiting: true)
         }
         let stats = handle.flatMap { try? readStats($0) }
         try removeCgroups(sandbox: id, until: deadline)
         try removeScratchDirectory(scratchDirectory(id))
         return stats
     }
+
+    static let monitorGrace = 1.0
 
     /// Without a handle the monitor is unknown: kill the sandbox's PID 1 first (a process whose
     /// innermost pid is 1) and give its parent, the monitor, a moment to reap it before the
@@ -56,11 +61,12 @@ extension SandboxRunner {
         return pids.count > 1 && pids.last == "1"
     }
 
-    /// Reaps killed processes that happen to be our children (a dropped handle's monitor).
-    private func reapOwnChildren(_ pids: [Int32]) {
+    /// Reaps killed processes that happen to be our children (a dropped handle's monitor);
+    /// without `waiting`, only those that have already exited.
+    private func reapOwnChildren(_ pids: [Int32], waiting: Bool) {
         for pid in Set(pids) {
             var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            while waitpid(pid, &status, waiting ? 0 : WNOHANG) < 0 && errno == EINTR {}
         }
     }
 

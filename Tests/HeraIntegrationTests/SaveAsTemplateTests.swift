@@ -81,7 +81,7 @@ final class SaveAsTemplateTests: XCTestCase {
         let otherKey = try cluster.addAccount("bob")
         let bob = TestClient(port: client.port, user: "bob", key: otherKey)
         XCTAssertEqual(try bob.post("/sandbox/\(source)/create_template").status, 403)
-        for name in ["", "-x", "a/b", String(repeating: "n", count: 65), "sp ace", "dot\u{0}", "12345"] {
+        for name in ["", "-x", "a/b", String(repeating: "n", count: 65), "sp ace", "dot\u{0}", "12345", "trailing\n", "ünï"] {
             let response = try client.post("/sandbox/\(source)/create_template", [("name", name)])
             XCTAssertEqual(response.status, 400, "name \(name): \(response.text)")
         }

@@ -110,6 +110,17 @@ final class SandboxLifecycleTests: SandboxTestCase {
         XCTAssertEqual(outcome.items, ["before\nsignal 9"])
     }
 
+    /// A monitor too slow to see its init die is killed with the rest of the cgroup — and reaped,
+    /// or its zombie would stay in the cgroup and the teardown never finish.
+    func testDestroyReapsAMonitorKilledWithTheCgroup() throws {
+        let sandbox = try startSandbox()
+        XCTAssertEqual(kill(sandbox.monitorPid, SIGSTOP), 0)
+        try runner.destroy(sandbox)
+        XCTAssertEqual(kill(sandbox.monitorPid, 0), -1, "the monitor is gone, zombie included")
+        XCTAssertEqual(errno, ESRCH)
+        XCTAssertFalse(SystemFile.exists(runner.scratchDirectory(sandbox.id)))
+    }
+
     func testRemoveLeftoversCleansASandboxWhoseHandleWasDropped() throws {
         // A runner of its own, so removeLeftovers cannot hit sandboxes of tests running in parallel.
         runner = try SandboxRunner(launcherCommand: try TestEnvironment.launcherCommand(),
