@@ -15,6 +15,8 @@ public struct NodeConfig: Sendable {
     public static let defaultTemplateDirectory = "/var/lib/hera/templates"
     /// How often the node looks for the templates it holds (also when told to by NOTIFY).
     public static let templateScanInterval = 10.0
+    /// How often the removal of a sandbox that could not be fully removed is tried again.
+    public static let removalRetryInterval = 30.0
 
     public var name: String
     /// How operators reach the machine (shown by GET /cluster/); default: the host name.

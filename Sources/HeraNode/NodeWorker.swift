@@ -35,7 +35,7 @@ public final class NodeWorker: @unchecked Sendable {
     static let execReportWait = 2.0
     /// Endings not yet written because the database was unreachable; retried every round.
     private var unreported: [String: Ending] = [:]
-    /// Sandboxes whose removal failed (a process slow to die): retried every round.
+    /// Sandboxes whose removal failed (a process slow to die): retried now and then.
     private var unremoved: [String: SandboxHandle] = [:]
 
     private struct Ending {
@@ -131,7 +131,7 @@ public final class NodeWorker: @unchecked Sendable {
 
     private func supervise() {
         var lastHeartbeat = Date.distantPast
-        var lastTemplateScan = Date()
+        var lastTemplateScan = Date(), lastRemovalRetry = Date()
         while true {
             condition.lock()
             if stopping {
@@ -160,7 +160,11 @@ public final class NodeWorker: @unchecked Sendable {
                 Log.warn("node round failed; retrying", ["error": "\(error)"])
             }
             endExpired()
-            retryRemovals()
+            // Each attempt may take the teardown's whole bound: not every round.
+            if -lastRemovalRetry.timeIntervalSinceNow >= NodeConfig.removalRetryInterval {
+                retryRemovals()
+                lastRemovalRetry = Date()
+            }
             sleepUntilWoken()
         }
     }
