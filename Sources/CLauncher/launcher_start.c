@@ -74,13 +74,31 @@ static int mount_filesystem(char **args) {
     return mount(args[1], args[2], fstype, flags, data);
 }
 
+/* mkdir PATH MODE: PATH ends up a real directory. These steps run as root with the host's root
+   still in place, on paths inside the sandbox's writable root, whose last component the
+   template (or a sandbox saved as one) controls: a symbolic link or a file there (`/tmp ->
+   /etc`) is removed — in the overlay's upper layer — never followed. Nothing of the sandbox
+   runs yet, so nothing can swap it back. */
 static int make_directory(char **args) {
-    if (mkdir(args[0], (mode_t)strtoul(args[1], NULL, 8)) == 0 || errno == EEXIST) return 0;
-    return -1;
+    mode_t mode = (mode_t)strtoul(args[1], NULL, 8);
+    if (mkdir(args[0], mode) == 0) return 0;
+    if (errno != EEXIST) return -1;
+    struct stat existing;
+    if (lstat(args[0], &existing) != 0) return -1;
+    if (S_ISDIR(existing.st_mode)) return 0;
+    if (unlink(args[0]) != 0) return -1;
+    return mkdir(args[0], mode);
 }
 
+/* chmod PATH MODE, on a directory, never through a symbolic link. */
 static int change_mode(char **args) {
-    return chmod(args[0], (mode_t)strtoul(args[1], NULL, 8));
+    int fd = open(args[0], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int result = fchmod(fd, (mode_t)strtoul(args[1], NULL, 8));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
 }
 
 /* mknod PATH MAJOR MINOR: a character device anyone may read and write. */

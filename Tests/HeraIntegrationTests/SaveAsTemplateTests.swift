@@ -63,6 +63,26 @@ final class SaveAsTemplateTests: XCTestCase {
         try cluster.checkReservationsMatchSandboxes()
     }
 
+    /// Found by an attacker: /tmp replaced by a link to a host file, saved, and the next start
+    /// chmodded the host file 1777. Now the start replaces the link inside the sandbox.
+    func testASavedLinkInPlaceOfTmpNeverReachesTheHost() throws {
+        let canary = TestCluster.testDirectory + "/canary-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: canary, contents: Data("secret".utf8))
+        XCTAssertEqual(chmod(canary, 0o600), 0)
+        defer { try? FileManager.default.removeItem(atPath: canary) }
+        let source = try cluster.createSandbox(client)
+        _ = try run(source, "rmdir /tmp && ln -s \(canary) /tmp")
+        XCTAssertEqual(try client.post("/sandbox/\(source)/create_template", [("name", "linked-tmp")]).status, 200)
+        let created = try create(template: "linked-tmp")
+        XCTAssertEqual(created.status, 200, created.text)
+        let id = try XCTUnwrap(created.json["id"] as? String)
+        XCTAssertEqual(try run(id, "stat -c %a /tmp && echo x > /tmp/f && cat /tmp/f"), "1777\nx\n")
+        var info = stat()
+        XCTAssertEqual(stat(canary, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o7777, 0o600)
+        XCTAssertEqual(try String(contentsOfFile: canary, encoding: .utf8), "secret")
+    }
+
     func testTheDefaultNameAndTheSavedTemplateAreTheCallersOnly() throws {
         let source = try cluster.createSandbox(client)
         let saved = try client.post("/sandbox/\(source)/create_template")

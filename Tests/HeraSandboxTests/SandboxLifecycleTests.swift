@@ -121,6 +121,31 @@ final class SandboxLifecycleTests: SandboxTestCase {
         XCTAssertFalse(SystemFile.exists(runner.scratchDirectory(sandbox.id)))
     }
 
+    /// A template whose /tmp, /proc and /dev are symbolic links to host paths (a sandbox saved as
+    /// a template can make them so): the start replaces them in the sandbox, never follows them.
+    func testLinksWhereTheStartMakesDirectoriesAreNeverFollowed() throws {
+        let hostile = TestEnvironment.directory + "/linked-template-\(UUID().uuidString)"
+        let canaries = TestEnvironment.directory + "/canaries-\(UUID().uuidString)"
+        defer { _ = try? FileManager.default.removeItem(atPath: hostile); _ = try? FileManager.default.removeItem(atPath: canaries) }
+        XCTAssertEqual(system("cp -a \(TestEnvironment.templateDirectory) \(hostile) && mkdir -p \(canaries)/dir"
+                              + " && touch \(canaries)/file && chmod 600 \(canaries)/file && chmod 700 \(canaries)/dir"
+                              + " && rm -rf \(hostile)/tmp \(hostile)/proc \(hostile)/dev"
+                              + " && ln -s \(canaries)/file \(hostile)/tmp && ln -s ../../../../../../../../..\(canaries)/dir \(hostile)/proc"
+                              + " && ln -s \(canaries)/dir \(hostile)/dev"), 0)
+        let sandbox = try startSandbox(TestEnvironment.spec(rootfs: hostile))
+        XCTAssertEqual(try shell(sandbox, "stat -c %a /tmp; test -L /tmp || echo dir; ls /proc/self/status; ls /dev/null").stdoutText,
+                       "1777\ndir\n/proc/self/status\n/dev/null\n")
+        var info = stat()
+        XCTAssertEqual(stat(canaries + "/file", &info), 0)
+        XCTAssertEqual(info.st_mode & 0o7777, 0o600, "the host file's mode is untouched")
+        XCTAssertEqual(stat(canaries + "/dir", &info), 0)
+        XCTAssertEqual(info.st_mode & 0o7777, 0o700)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: canaries + "/dir"), [])
+        var link = stat()
+        XCTAssertEqual(lstat(hostile + "/tmp", &link), 0)
+        XCTAssertEqual(link.st_mode & S_IFMT, S_IFLNK, "the template itself is never changed")
+    }
+
     func testRemoveLeftoversCleansASandboxWhoseHandleWasDropped() throws {
         // A runner of its own, so removeLeftovers cannot hit sandboxes of tests running in parallel.
         runner = try SandboxRunner(launcherCommand: try TestEnvironment.launcherCommand(),
