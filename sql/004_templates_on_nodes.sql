@@ -86,15 +86,16 @@ LANGUAGE sql STABLE AS $$
         ELSE format('no live node of type %s holding template %s has %s MB in total', p_node_type, p_template.name, p_memory_mb) END
 $$;
 
--- A node run reports the templates it holds (their root filesystem directories exist on it).
--- Returns false when the run has been fenced off.
-CREATE FUNCTION node_templates_report(p_node_id bigint, p_epoch bigint, p_template_ids bigint[]) RETURNS boolean
-LANGUAGE plpgsql AS $$
+-- A node run reports, of the templates it looked at, those it holds (their root filesystem
+-- directories exist on it) and those it does not. Holdings of templates it did not look at (one
+-- saved meanwhile) stand. Returns false when the run has been fenced off.
+CREATE FUNCTION node_templates_report(p_node_id bigint, p_epoch bigint, p_template_ids bigint[], p_missing_ids bigint[])
+RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM nodes WHERE id = p_node_id AND epoch = p_epoch) THEN
         RETURN false;
     END IF;
-    DELETE FROM template_nodes WHERE node_id = p_node_id AND template_id <> ALL (p_template_ids);
+    DELETE FROM template_nodes WHERE node_id = p_node_id AND template_id = ANY (p_missing_ids);
     INSERT INTO template_nodes (template_id, node_id)
     SELECT t.id, p_node_id FROM templates t WHERE t.id = ANY (p_template_ids) AND t.state = 'ready'
     ON CONFLICT DO NOTHING;

@@ -76,10 +76,10 @@ struct NodeStore {
         }
     }
 
-    /// Records which templates this node holds (and that it holds no others).
-    func nodeTemplatesReport(_ run: Run, templates: [Int]) throws {
-        try pool.query("SELECT node_templates_report($1, $2, $3)",
-                       [String(run.node), String(run.epoch), "{" + templates.map(String.init).joined(separator: ",") + "}"])
+    /// Records which of the templates it looked at this node holds, and which it does not.
+    func nodeTemplatesReport(_ run: Run, held: [Int], missing: [Int]) throws {
+        func array(_ ids: [Int]) -> String { "{" + ids.map(String.init).joined(separator: ",") + "}" }
+        try pool.query("SELECT node_templates_report($1, $2, $3, $4)", [String(run.node), String(run.epoch), array(held), array(missing)])
     }
 
     /// The sandbox's filesystem is now at `rootfs`: its template is ready, held by this node.

@@ -7,11 +7,13 @@ extension NodeWorker {
     /// Tells the database which templates this node holds: those whose root filesystem
     /// directory exists here. Placement only considers nodes that hold a sandbox's template.
     func reportTemplates() throws {
-        let held = try store.templatesReady().filter { template in
+        var held: [Int] = [], missing: [Int] = []
+        for template in try store.templatesReady() {
             var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: template.rootfs, isDirectory: &isDirectory) && isDirectory.boolValue
+            let exists = FileManager.default.fileExists(atPath: template.rootfs, isDirectory: &isDirectory) && isDirectory.boolValue
+            if exists { held.append(template.id) } else { missing.append(template.id) }
         }
-        try store.nodeTemplatesReport(currentRun, templates: held.map(\.id))
+        try store.nodeTemplatesReport(currentRun, held: held, missing: missing)
     }
 
     /// Ends a sandbox whose owner asked to save it as a template: its processes are stopped

@@ -198,7 +198,7 @@ final class SaveAsTemplateTests: XCTestCase {
             INSERT INTO templates (name, rootfs, public) VALUES ('f2-only', '/nonexistent/f2-only', true) RETURNING id
             """).first?.int("id"))
         let epoch = try XCTUnwrap(cluster.connection.query("SELECT epoch FROM nodes WHERE id = $1", [String(f2)]).first?["epoch"])
-        try cluster.connection.query("SELECT node_templates_report($1, $2, ARRAY[$3::bigint, $4::bigint])",
+        try cluster.connection.query("SELECT node_templates_report($1, $2, ARRAY[$3::bigint, $4::bigint], '{}')",
                                      [String(f2), epoch, String(cluster.templateID), String(only)])
         func reserve(_ template: String, async: Bool = false) throws -> (status: String, message: String?, node: Int?) {
             let row = try cluster.connection.query("""
@@ -211,6 +211,12 @@ final class SaveAsTemplateTests: XCTestCase {
         XCTAssertEqual(full.status, "ResourceNotAvailable")
         XCTAssertEqual(try reserve("f2-only", async: true).status, "ok", "queued: f2 will have room again")
         XCTAssertEqual(try reserve(TestCluster.templateName).node, f1, "busybox still goes where there is room")
+
+        // A report names what the node looked at: a template it did not look at (saved meanwhile) stays held.
+        try cluster.connection.query("SELECT node_templates_report($1, $2, '{}', ARRAY[$3::bigint])",
+                                     [String(f2), epoch, String(cluster.templateID)])
+        XCTAssertEqual(try cluster.connection.query("SELECT template_id FROM template_nodes WHERE node_id = $1",
+                                                    [String(f2)]).rows.compactMap { $0.int("template_id") }, [only])
 
         // Held by no live node: refused at once, saying why, and never queued.
         try cluster.connection.query("UPDATE nodes SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", [String(f2)])

@@ -8,7 +8,7 @@ extension TestCluster {
     func registerNode(_ name: String, memory: Int, slots: Int) throws -> Int {
         let row = try connection.query("SELECT node_id, epoch FROM node_register($1, 'default', $2, $3)",
                                        [name, String(memory), String(slots)]).first
-        try connection.query("SELECT node_templates_report($1, $2, ARRAY[$3::bigint])",
+        try connection.query("SELECT node_templates_report($1, $2, ARRAY[$3::bigint], '{}')",
                              [row?["node_id"], row?["epoch"], String(templateID)])
         return row?.int("node_id") ?? 0
     }
