@@ -18,6 +18,8 @@ enum Serve {
           --stop-grace S         then, how long requests in flight may finish (default 10)
           --max-queued N         queued (async) requests one account may have (default 100)
           --max-templates N      templates one account may own, counting saved ones (default 100)
+          --max-template-mb N    disk an account's saved templates may take before it may save
+                                 no more (default 10240)
           --queue-backfill-limit S
                                  how long a queued request that does not fit lets later ones
                                  that fit go first (default 30)
@@ -56,12 +58,13 @@ enum Serve {
         config.maxExecWaitSeconds = try settings.int("max-exec-wait", default: config.maxExecWaitSeconds)
         config.maxQueuedPerAccount = try settings.int("max-queued", default: config.maxQueuedPerAccount)
         config.maxTemplatesPerAccount = try settings.int("max-templates", default: config.maxTemplatesPerAccount)
+        config.maxTemplateMBPerAccount = try settings.int("max-template-mb", default: config.maxTemplateMBPerAccount)
         config.queueBackfillLimitSeconds = try settings.double("queue-backfill-limit", default: config.queueBackfillLimitSeconds)
         config.webhookAllowPrivate = settings.bool("webhook-allow-private")
         guard config.poolSize > 0, config.maxTimeoutSeconds > 0, config.maxExecWaitSeconds > 0, config.maxQueuedPerAccount >= 0,
-              config.maxTemplatesPerAccount >= 0,
+              config.maxTemplatesPerAccount >= 0, (0...Int(Int32.max)).contains(config.maxTemplateMBPerAccount),
               config.queueBackfillLimitSeconds >= 0 else {
-            throw UsageError("--pool-size, --max-timeout and --max-exec-wait must be positive; --max-queued, --max-templates and --queue-backfill-limit not negative")
+            throw UsageError("--pool-size, --max-timeout and --max-exec-wait must be positive; --max-queued, --max-templates, --max-template-mb and --queue-backfill-limit not negative")
         }
         return config
     }

@@ -24,6 +24,8 @@ public struct GatewayConfig: Sendable {
     public var maxQueuedPerAccount = 100
     /// Templates one account may own (each saved one is a full copy on a node's disk).
     public var maxTemplatesPerAccount = 100
+    /// Disk an account's saved templates may take before it may save no more.
+    public var maxTemplateMBPerAccount = 10_240
     /// How long a passed-over queued request lets later, smaller ones go first (see queue_assign).
     public var queueBackfillLimitSeconds = 30.0
     /// Webhook URLs may resolve to loopback and private addresses (for local receivers).

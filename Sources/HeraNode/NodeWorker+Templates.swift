@@ -35,9 +35,12 @@ extension NodeWorker {
         do {
             let directory = try root.get()
             defer { directory.close() }
+            // With a process of the sandbox left, the tree could still change while it is copied.
+            guard handle.isDestroyed else { throw SandboxError.template("the sandbox could not be fully stopped") }
             try templates.copy(tree: directory.path, to: destination)
             copied = true
-            guard try store.templateSaved(sandbox: id, run: currentRun, rootfs: destination) != nil else {
+            let sizeMB = try templates.diskUsageMB(destination)
+            guard try store.templateSaved(sandbox: id, run: currentRun, rootfs: destination, sizeMB: sizeMB) != nil else {
                 throw SandboxError.template("the template was removed, or this node run fenced off, while it was saved")
             }
         } catch {

@@ -111,6 +111,7 @@ public final class NodeWorker: @unchecked Sendable {
         condition.unlock()
         listener.stop()
         for (id, sandbox) in all { end(id, sandbox.handle, reason: "lost", detail: "the node stopped") }
+        retryRemovals()
         runner.removeCgroupParent()
     }
 

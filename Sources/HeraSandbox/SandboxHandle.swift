@@ -34,7 +34,8 @@ public final class SandboxHandle: @unchecked Sendable {
         self.scratchDirectory = scratchDirectory
     }
 
-    var isDestroyed: Bool { lock.withLock { destroyed } }
+    /// True once a destroy has succeeded: no process of the sandbox is left.
+    public var isDestroyed: Bool { lock.withLock { destroyed } }
 
     /// True from the moment a destroy begins.
     var isBeingDestroyed: Bool { lock.withLock { destroyRequested } }

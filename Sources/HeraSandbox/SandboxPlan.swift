@@ -80,6 +80,10 @@ struct SandboxPlan: Equatable, Sendable {
     /// Hardware views with nothing a sandbox needs.
     static let maskedProcDirectories = ["acpi", "scsi"]
 
+    /// Files and directories the writable layer may hold: one per KiB of it. Empty directories
+    /// cost a tmpfs nothing but cost a template saved from the sandbox a disk block each.
+    static let inodesPerMB = 1024
+
     let steps: [SandboxStep]
 
     init(spec: SandboxSpec, scratchDirectory scratch: String, cgroupProcsFiles: [String]) {
@@ -90,7 +94,7 @@ struct SandboxPlan: Equatable, Sendable {
             .forkInit,
             .makeMountsPrivate,
             .mount(label: "scratch", source: "tmpfs", target: scratch, fsType: "tmpfs", flags: [.nosuid, .nodev],
-                   data: "size=\(spec.limits.scratchMB)m,mode=0700"),
+                   data: "size=\(spec.limits.scratchMB)m,nr_inodes=\(spec.limits.scratchMB * SandboxPlan.inodesPerMB),mode=0700"),
         ]
         steps += [lower, upper, work, root].map { .makeDirectory(path: $0, mode: 0o755) }
         steps += [

@@ -31,13 +31,23 @@ public struct TemplateStore: Sendable {
     /// Where a template made on this node from a sandbox lives.
     public func path(forTemplate id: Int) -> String { directory + "/" + String(id) }
 
-    /// Copies a directory tree to `destination` (which must not exist) as it is: owners, modes,
-    /// symbolic links (never followed) and hard links; other filesystems mounted below it are
-    /// left out. For trees nothing else changes meanwhile.
+    /// Copies a directory tree to `destination` (which must not exist) as it is: owners, modes
+    /// (set-ID bits dropped), symbolic links (never followed) and hard links; other filesystems
+    /// mounted below it are left out. For trees nothing else changes meanwhile.
     public func copy(tree source: String, to destination: String) throws {
         try complete(destination) { partial in
             try Self.run(["/bin/cp", "-a", "--one-file-system", "--", source + "/.", partial])
+            try Self.run(["/bin/chmod", "-R", "ug-s", partial])
         }
+    }
+
+    /// The disk a tree takes, in MB (rounded up).
+    public func diskUsageMB(_ path: String) throws -> Int {
+        let output = try Command.run(["/usr/bin/du", "-s", "-x", "-B1M", "--", path])
+        guard let megabytes = output.split(whereSeparator: \.isWhitespace).first.flatMap({ Int($0) }) else {
+            throw SandboxError.template("du printed \(output)")
+        }
+        return megabytes
     }
 
     /// Imports a root filesystem from a directory or a tar archive (plain, gzip, xz or bzip2) into

@@ -173,6 +173,18 @@ final class SaveAsTemplateTests: XCTestCase {
         XCTAssertEqual(try cluster.sandboxState(limited, source), "running")
     }
 
+    func testAnAccountsSavedTemplatesTakeAtMostTheDiskLimit() throws {
+        let limited = try cluster.addGateway(maxTemplateMB: 1)
+        let first = try limited.post("/sandbox/\(try cluster.createSandbox(limited))/create_template", [("name", "first")])
+        XCTAssertEqual(first.status, 200, first.text)
+        XCTAssertGreaterThanOrEqual(first.json["size_mb"] as? Int ?? 0, 1, "the busybox copy takes a MB or more")
+        let source = try cluster.createSandbox(limited)
+        let refused = try limited.post("/sandbox/\(source)/create_template", [("name", "second")])
+        XCTAssertEqual(refused.status, 429, refused.text)
+        XCTAssertTrue(refused.text.contains("1 MB or more of disk"), refused.text)
+        XCTAssertEqual(try cluster.sandboxState(limited, source), "running")
+    }
+
     func testAQueuedSandboxCannotBeSaved() throws {
         let small = try TestCluster()
         defer { small.shutdown() }
@@ -252,7 +264,7 @@ final class SaveAsTemplateTests: XCTestCase {
         let source = try cluster.createSandbox(client)
         try cluster.connection.execute("""
             BEGIN;
-            SELECT * FROM sandbox_save_as_template((SELECT id FROM accounts WHERE name = 'alice'), '\(source)', 'orphan', 100);
+            SELECT * FROM sandbox_save_as_template((SELECT id FROM accounts WHERE name = 'alice'), '\(source)', 'orphan', 100, 10240);
             SELECT sandbox_finish('\(source)', 'lost', 'test');
             COMMIT;
             """)

@@ -32,13 +32,14 @@ final class TestCluster {
     /// Starts a gateway on a free port and returns a client authenticated as the test account.
     @discardableResult
     func addGateway(maxTimeout: Int = 3600, maxQueued: Int = 100, backfillLimit: Double = 30,
-                    maxTemplates: Int = 100) throws -> TestClient {
+                    maxTemplates: Int = 100, maxTemplateMB: Int = 10_240) throws -> TestClient {
         var config = GatewayConfig()
         config.port = 0
         config.databaseURL = databaseURL
         config.maxTimeoutSeconds = maxTimeout
         config.maxQueuedPerAccount = maxQueued
         config.maxTemplatesPerAccount = maxTemplates
+        config.maxTemplateMBPerAccount = maxTemplateMB
         config.queueBackfillLimitSeconds = backfillLimit
         config.webhookAllowPrivate = true
         let gateway = try Gateway(config: config)

@@ -21,7 +21,7 @@ final class SandboxPlanTests: XCTestCase {
             flags: [.nosuid, .nodev],
             data: "lowerdir=/scratch/0a1b-2c/lower,upperdir=/scratch/0a1b-2c/upper,workdir=/scratch/0a1b-2c/work")))
         XCTAssertTrue(plan.steps.contains(.mount(label: "scratch", source: "tmpfs", target: "/scratch/0a1b-2c", fsType: "tmpfs",
-            flags: [.nosuid, .nodev], data: "size=16m,mode=0700")))
+            flags: [.nosuid, .nodev], data: "size=16m,nr_inodes=16384,mode=0700")))
         XCTAssertTrue(plan.steps.contains(.changeMode(path: "/scratch/0a1b-2c/root/tmp", mode: 0o1777)))
     }
 
