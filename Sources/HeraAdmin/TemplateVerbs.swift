@@ -18,34 +18,14 @@ enum TemplateVerbs {
     }
 
     static let importRootfs = Verb(group: "template", name: "import",
-                                   operands: "DIR|TARBALL [--name NAME] [--owner ACCOUNT] [--public] [--min-memory-mb N] [--template-dir DIR]",
+                                   operands: "DIR|TARBALL [--name NAME] [--owner ACCOUNT] [--public] [--min-memory-mb N] [--template-dir DIR] [--max-size-mb N]",
                                    summary: """
                                        Copies a root filesystem (a directory, or a tar archive: plain, gz, xz or bz2) into this \
                                        machine's template store (default /var/lib/hera/templates, as the node's), gives its files to \
                                        the sandbox user and registers it; the name defaults to the source's name without extensions. \
-                                       Prints its id.
+                                       An archive may hold at most --max-size-mb (default 16384). Prints its id.
                                        """) { call in
-        let source = try call.operands(1)[0]
-        let name = call.settings.string("name") ?? defaultName(source)
-        guard Names.isValid(name) else {
-            throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-' (got '\(name)'); choose one with --name")
-        }
-        guard !name.allSatisfy(\.isNumber) else { throw UsageError("a template name must not be all digits (that would be an id)") }
-        let connection = try call.connect()
-        if let owner = call.settings.string("owner") { try AccountVerbs.requireAccount(connection, owner) }
-        let existing = try connection.query("""
-            SELECT 1 FROM templates WHERE name = $1 AND owner_id IS NOT DISTINCT FROM (SELECT id FROM accounts WHERE name = $2)
-            """, [name, call.settings.string("owner")])
-        guard existing.rows.isEmpty else {
-            throw UsageError("template \(templateLabel(call, name)) exists; remove it first, or choose another --name")
-        }
-        let store = try TemplateStore(directory: call.settings.string("template-dir", default: NodeConfig.defaultTemplateDirectory))
-        let copyName = (call.settings.string("owner").map { $0 + "-" } ?? "") + name
-        let rootfs: String
-        do { rootfs = try store.importRootfs(from: source, name: copyName) } catch {
-            throw UsageError("cannot import \(source): \(error)")
-        }
-        print(try register(call, name: name, rootfs: rootfs))
+        print(try TemplateImport.run(call, source: try call.operands(1)[0]))
     }
 
     /// "debian-12.tar.gz" -> "debian-12"; "/srv/rootfs/" -> "rootfs".
@@ -133,7 +113,7 @@ enum TemplateVerbs {
     }
 
     /// Registers the template and says on standard error which live nodes hold it.
-    private static func register(_ call: Invocation, name: String, rootfs: String) throws -> Int {
+    static func register(_ call: Invocation, name: String, rootfs: String) throws -> Int {
         let connection = try call.connect()
         let id = try Admin.templateAdd(connection, name: name, rootfs: rootfs, owner: call.settings.string("owner"),
                                        isPublic: call.settings.bool("public"),
@@ -166,7 +146,7 @@ enum TemplateVerbs {
         return id
     }
 
-    private static func templateLabel(_ call: Invocation, _ name: String) -> String {
+    static func templateLabel(_ call: Invocation, _ name: String) -> String {
         call.settings.string("owner").map { "\($0)/\(name)" } ?? name
     }
 }

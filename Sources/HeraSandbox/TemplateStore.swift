@@ -56,6 +56,9 @@ public struct TemplateStore: Sendable {
     /// GNU tar, which refuses names with `..`, strips leading `/` and does not write through
     /// symbolic links it extracted.
     public func importRootfs(from source: String, name: String) throws -> String {
+        guard !name.isEmpty, !name.contains("/"), !name.hasPrefix("."), !name.contains("\n") else {
+            throw SandboxError.template("not a name for a directory of the store: \(name)")
+        }
         let destination = directory + "/" + name + "-" + Self.randomSuffix()
         try complete(destination) { partial in
             if SystemFile.isDirectory(source) {
@@ -72,6 +75,21 @@ public struct TemplateStore: Sendable {
             try retryingEINTR("chmod(\(partial))") { chmod(partial, 0o755) }
         }
         return destination
+    }
+
+    /// What a tar archive's members hold, in MB (rounded up), as GNU tar lists them.
+    public static func archiveSizeMB(_ path: String) throws -> Int {
+        let listing: String
+        do { listing = try Command.run(["/usr/bin/timeout", "-s", "KILL", String(copyTimeoutSeconds), "/bin/tar", "-tvf", path]) } catch {
+            throw SandboxError.template("\(path) is not a tar archive tar can read: \(error)")
+        }
+        // "-rw-r--r-- root/root 1234 2024-01-01 00:00 name": the size is the third field (devices: "1,3").
+        let bytes = listing.split(separator: "\n").reduce(0) { total, line in
+            let size = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first.flatMap { Int($0) } ?? 0
+            let (sum, overflowed) = total.addingReportingOverflow(size)
+            return overflowed ? Int.max : sum
+        }
+        return bytes / (1 << 20) + (bytes % (1 << 20) > 0 ? 1 : 0)
     }
 
     /// Gives a whole tree to the sandbox user (symbolic links are changed, never followed).

@@ -64,6 +64,32 @@ final class TemplateImportTests: ClusterTestCase {
                        "a failed import leaves nothing half-written")
     }
 
+    /// Found by an attacker: a bad --owner, name or --min-memory-mb was noticed only after the
+    /// copy (an --owner with ../ even wrote outside the store), and a small archive of zeros
+    /// unpacked to gigabytes.
+    func testAnImportRefusedForAnyReasonLeavesNoCopy() throws {
+        let busybox = TestCluster.testDirectory + "/templates/busybox"
+        let zeros = try ArchiveMaker.make("""
+            t = tar('w:gz'); entry(t, 'zeros', data=bytes(3 << 20)); t.close()
+            """)
+        let bomb = TestCluster.testDirectory + "/zeros.tar.gz"
+        FileManager.default.createFile(atPath: bomb, contents: Data(zeros))
+        let before = try FileManager.default.contentsOfDirectory(atPath: store)
+        let hera = HeraCommand(databaseURL: cluster.databaseURL)
+        for (arguments, message) in [([busybox, "--owner", "../../../../tmp/escape"], "no account"),
+                                     ([busybox, "--owner", "nosuchaccount"], "no account"),
+                                     ([busybox, "--name", "nl\n"], "template name"),
+                                     ([busybox, "--name", "x", "--min-memory-mb", "0"], "--min-memory-mb must be positive"),
+                                     ([bomb, "--max-size-mb", "2"], "3 MB, more than --max-size-mb 2")] {
+            let outcome = try hera.run(["template", "import"] + arguments + ["--template-dir", store])
+            XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
+            XCTAssertTrue(outcome.stderr.contains(message), "\(arguments): \(outcome.stderr)")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store), before, "\(arguments) left a copy")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/escape-busybox"))
+        XCTAssertEqual(try importTemplate(bomb, "--max-size-mb", "3", "--public").status, 0, "at the bound is fine")
+    }
+
     func testPruneDeletesOnlyWhatNoTemplateUses() throws {
         let kept = try importTemplate(TestCluster.testDirectory + "/templates/busybox", "--name", "kept")
         let dropped = try importTemplate(TestCluster.testDirectory + "/templates/busybox", "--name", "dropped")
