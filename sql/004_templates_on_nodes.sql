@@ -325,3 +325,18 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
+
+-- sandbox_refusal, as in 002, telling a sandbox that is ending (killed, or being saved as a
+-- template) from one that has finished.
+CREATE OR REPLACE FUNCTION sandbox_refusal(p_caller_id bigint, v sandboxes) RETURNS TABLE (status text, message text)
+LANGUAGE sql STABLE AS $$
+    SELECT 'SandboxDoesNotExist', 'no such sandbox' WHERE v.id IS NULL
+    UNION ALL
+    SELECT 'PermissionDenied', 'this sandbox belongs to another account' WHERE v.id IS NOT NULL AND NOT account_may_use(p_caller_id, v)
+    UNION ALL
+    SELECT 'SandboxNoLongerAlive',
+           CASE WHEN v.state = 'finished' THEN 'the sandbox has finished'
+                WHEN v.capture_template_id IS NOT NULL THEN 'the sandbox is ending: it is being saved as a template'
+                ELSE 'the sandbox is ending: it was killed' END
+    WHERE v.id IS NOT NULL AND account_may_use(p_caller_id, v) AND (v.state = 'finished' OR v.kill_requested)
+$$;

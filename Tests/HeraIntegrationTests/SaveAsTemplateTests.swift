@@ -119,6 +119,7 @@ final class SaveAsTemplateTests: XCTestCase {
         XCTAssertTrue(try cluster.eventually(within: 10) { try cluster.sandboxState(client, source) == "finished" })
         let late = try client.post("/sandbox/\(source)/create_template", [("name", "late")])
         XCTAssertEqual(late.status, 410, late.text)
+        XCTAssertEqual(late.json["message"] as? String, "the sandbox has finished")
         XCTAssertEqual(try cluster.connection.query("SELECT count(*) AS n FROM templates WHERE name = 'late'").first?.int("n"), 0)
     }
 
