@@ -6,7 +6,8 @@
 
 ALTER TABLE templates ALTER COLUMN rootfs DROP NOT NULL;
 ALTER TABLE templates ADD COLUMN state text NOT NULL DEFAULT 'ready' CHECK (state IN ('creating', 'ready'));
-ALTER TABLE templates ADD COLUMN size_mb integer CHECK (size_mb >= 0);   -- disk used, for saved templates (else NULL)
+ALTER TABLE templates ADD COLUMN size_mb integer CHECK (size_mb >= 0);       -- disk used, for saved templates (else NULL)
+ALTER TABLE templates ADD COLUMN size_files integer CHECK (size_files >= 0); -- files and directories, likewise
 ALTER TABLE templates ADD CONSTRAINT templates_ready_have_rootfs CHECK (state = 'creating' OR rootfs IS NOT NULL);
 
 -- An all-digit name would read as an id. NOT VALID: rows from before are left as they are.
@@ -107,10 +108,11 @@ END $$;
 -- now ('creating', answering its id and reserving its name), the sandbox is asked to end, and
 -- its node copies the filesystem first (node_template_saved). Should the sandbox end without
 -- that, sandbox_finish removes the unfinished template. The caller may own p_max_templates, and
--- start a save while its saved templates take less than p_max_template_mb of disk.
--- Returns the status for the API, the template and the node to wake.
+-- start a save while its saved templates take less than p_max_template_mb of disk and
+-- p_max_template_files files, and while no other save of its is in progress (so the sizes it
+-- is checked against are known). Returns the status for the API, the template and the node to wake.
 CREATE FUNCTION sandbox_save_as_template(p_caller_id bigint, p_id uuid, p_name text, p_max_templates integer,
-                                         p_max_template_mb integer)
+                                         p_max_template_mb integer, p_max_template_files integer)
 RETURNS TABLE (status text, message text, template_id bigint, node_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE v sandboxes; v_name text; v_template_id bigint;
@@ -130,8 +132,18 @@ BEGIN
             NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
+    IF EXISTS (SELECT 1 FROM templates WHERE owner_id = p_caller_id AND state = 'creating') THEN
+        RETURN QUERY SELECT 'QuotaExceeded', 'a save of yours is in progress; an account saves one sandbox at a time',
+            NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
     IF (SELECT coalesce(sum(size_mb), 0) FROM templates WHERE owner_id = p_caller_id) >= p_max_template_mb THEN
         RETURN QUERY SELECT 'QuotaExceeded', format('your saved templates take %s MB or more of disk, the most an account may; an operator can remove some', p_max_template_mb),
+            NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    IF (SELECT coalesce(sum(size_files), 0) FROM templates WHERE owner_id = p_caller_id) >= p_max_template_files THEN
+        RETURN QUERY SELECT 'QuotaExceeded', format('your saved templates hold %s files or more, the most an account may; an operator can remove some', p_max_template_files),
             NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
@@ -148,10 +160,11 @@ BEGIN
     RETURN QUERY SELECT 'ok', NULL::text, v_template_id, v.node_id;
 END $$;
 
--- The node has copied the sandbox's filesystem to p_rootfs (p_size_mb of disk): the template is
--- ready, and held by this node. Returns the template id, or NULL when the run was fenced off or
--- the template is gone.
-CREATE FUNCTION node_template_saved(p_node_id bigint, p_epoch bigint, p_sandbox_id uuid, p_rootfs text, p_size_mb integer)
+-- The node has copied the sandbox's filesystem to p_rootfs (p_size_mb of disk, p_size_files
+-- files): the template is ready, and held by this node. Returns the template id, or NULL when
+-- the run was fenced off or the template is gone.
+CREATE FUNCTION node_template_saved(p_node_id bigint, p_epoch bigint, p_sandbox_id uuid, p_rootfs text, p_size_mb integer,
+                                    p_size_files integer)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE v_template_id bigint;
@@ -159,7 +172,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM nodes WHERE id = p_node_id AND epoch = p_epoch) THEN
         RETURN NULL;
     END IF;
-    UPDATE templates t SET rootfs = p_rootfs, state = 'ready', size_mb = p_size_mb
+    UPDATE templates t SET rootfs = p_rootfs, state = 'ready', size_mb = p_size_mb, size_files = p_size_files
     FROM sandboxes s
     WHERE s.id = p_sandbox_id AND s.node_id = p_node_id AND s.state <> 'finished'
       AND t.id = s.capture_template_id AND t.state = 'creating'

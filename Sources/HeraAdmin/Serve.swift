@@ -20,6 +20,7 @@ enum Serve {
           --max-templates N      templates one account may own, counting saved ones (default 100)
           --max-template-mb N    disk an account's saved templates may take before it may save
                                  no more (default 10240)
+          --max-template-files N files they may hold, likewise (default 1000000)
           --queue-backfill-limit S
                                  how long a queued request that does not fit lets later ones
                                  that fit go first (default 30)
@@ -59,12 +60,14 @@ enum Serve {
         config.maxQueuedPerAccount = try settings.int("max-queued", default: config.maxQueuedPerAccount)
         config.maxTemplatesPerAccount = try settings.int("max-templates", default: config.maxTemplatesPerAccount)
         config.maxTemplateMBPerAccount = try settings.int("max-template-mb", default: config.maxTemplateMBPerAccount)
+        config.maxTemplateFilesPerAccount = try settings.int("max-template-files", default: config.maxTemplateFilesPerAccount)
         config.queueBackfillLimitSeconds = try settings.double("queue-backfill-limit", default: config.queueBackfillLimitSeconds)
         config.webhookAllowPrivate = settings.bool("webhook-allow-private")
         guard config.poolSize > 0, config.maxTimeoutSeconds > 0, config.maxExecWaitSeconds > 0, config.maxQueuedPerAccount >= 0,
               config.maxTemplatesPerAccount >= 0, (0...Int(Int32.max)).contains(config.maxTemplateMBPerAccount),
+              (0...Int(Int32.max)).contains(config.maxTemplateFilesPerAccount),
               config.queueBackfillLimitSeconds >= 0 else {
-            throw UsageError("--pool-size, --max-timeout and --max-exec-wait must be positive; --max-queued, --max-templates, --max-template-mb and --queue-backfill-limit not negative")
+            throw UsageError("--pool-size, --max-timeout and --max-exec-wait must be positive; --max-queued, --max-templates, --max-template-mb, --max-template-files and --queue-backfill-limit not negative")
         }
         return config
     }

@@ -14,8 +14,9 @@ extension Gateway {
         let deadline = Date(timeIntervalSinceNow: Gateway.templateSaveWait)
         try awaitStart(caller, id, until: deadline)
         guard let row = try pool.query("""
-            SELECT status, message, template_id, node_id FROM sandbox_save_as_template($1, $2, $3, $4, $5)
-            """, [String(caller.id), id, name, String(config.maxTemplatesPerAccount), String(config.maxTemplateMBPerAccount)]).first, let status = row["status"] else {
+            SELECT status, message, template_id, node_id FROM sandbox_save_as_template($1, $2, $3, $4, $5, $6)
+            """, [String(caller.id), id, name, String(config.maxTemplatesPerAccount), String(config.maxTemplateMBPerAccount),
+                  String(config.maxTemplateFilesPerAccount)]).first, let status = row["status"] else {
             throw APIError("InternalError", 500, "saving the template returned nothing")
         }
         guard status == "ok", let template = row.int("template_id") else {
@@ -27,7 +28,7 @@ extension Gateway {
             return sandbox["state"] == "finished" ? sandbox : nil
         }
         let saved = try pool.query("""
-            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, t.size_mb, a.name AS owner
+            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, t.size_mb, t.size_files, a.name AS owner
             FROM templates t LEFT JOIN accounts a ON a.id = t.owner_id WHERE t.id = $1
             """, [String(template)]).first
         guard let saved else {

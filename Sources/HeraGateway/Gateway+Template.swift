@@ -6,7 +6,7 @@ import HeraSupport
 extension Gateway {
     func templateList(_ caller: Caller) throws -> HTTPResponse {
         let rows = try pool.query("""
-            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, t.size_mb, a.name AS owner FROM templates t
+            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, t.size_mb, t.size_files, a.name AS owner FROM templates t
             LEFT JOIN accounts a ON a.id = t.owner_id
             WHERE t.owner_id = $1 OR t.public ORDER BY t.id
             """, [String(caller.id)]).rows
@@ -45,7 +45,7 @@ extension Gateway {
     func templateRow(_ caller: Caller, _ reference: String) throws -> PGRow {
         guard reference.utf8.count <= 200 else { throw APIError("TemplateDoesNotExist", 404, "no such template") }
         guard let row = try pool.query("""
-            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, t.size_mb, t.owner_id, a.name AS owner
+            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, t.size_mb, t.size_files, t.owner_id, a.name AS owner
             FROM template_resolve($1, $2) t LEFT JOIN accounts a ON a.id = t.owner_id WHERE t.id IS NOT NULL
             """, [String(caller.id), reference]).first else {
             throw APIError("TemplateDoesNotExist", 404, "no template \(reference)")
@@ -61,6 +61,7 @@ extension Gateway {
             "id": row.int("id") ?? 0, "name": row["name"] ?? "", "public": row.bool("public") ?? false,
             "min_memory": row.int("min_memory_mb") ?? 0, "owner": row["owner"].map { $0 as Any } ?? NSNull(),
             "state": row["state"] ?? "ready", "size_mb": row.int("size_mb").map { $0 as Any } ?? NSNull(),
+            "size_files": row.int("size_files").map { $0 as Any } ?? NSNull(),
         ]
     }
 }

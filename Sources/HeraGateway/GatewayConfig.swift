@@ -26,6 +26,8 @@ public struct GatewayConfig: Sendable {
     public var maxTemplatesPerAccount = 100
     /// Disk an account's saved templates may take before it may save no more.
     public var maxTemplateMBPerAccount = 10_240
+    /// Files and directories an account's saved templates may hold before it may save no more.
+    public var maxTemplateFilesPerAccount = 1_000_000
     /// How long a passed-over queued request lets later, smaller ones go first (see queue_assign).
     public var queueBackfillLimitSeconds = 30.0
     /// Webhook URLs may resolve to loopback and private addresses (for local receivers).

@@ -84,9 +84,9 @@ struct NodeStore {
 
     /// The sandbox's filesystem is now at `rootfs`: its template is ready, held by this node.
     /// Returns the template id, or nil when the template or the run is no longer current.
-    func templateSaved(sandbox id: String, run: Run, rootfs: String, sizeMB: Int) throws -> Int? {
-        try pool.query("SELECT node_template_saved($1, $2, $3, $4, $5) AS id",
-                       [String(run.node), String(run.epoch), id, rootfs, String(sizeMB)]).first?.int("id")
+    func templateSaved(sandbox id: String, run: Run, rootfs: String, size: TemplateStore.Size) throws -> Int? {
+        try pool.query("SELECT node_template_saved($1, $2, $3, $4, $5, $6) AS id",
+                       [String(run.node), String(run.epoch), id, rootfs, String(size.megabytes), String(size.files)]).first?.int("id")
     }
 
     /// Marks a started sandbox running; returns its seconds to live, or nil if it is no longer assigned here.

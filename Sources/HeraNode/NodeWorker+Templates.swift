@@ -39,8 +39,8 @@ extension NodeWorker {
             guard handle.isDestroyed else { throw SandboxError.template("the sandbox could not be fully stopped") }
             try templates.copy(tree: directory.path, to: destination)
             copied = true
-            let sizeMB = try templates.diskUsageMB(destination)
-            guard try store.templateSaved(sandbox: id, run: currentRun, rootfs: destination, sizeMB: sizeMB) != nil else {
+            let size = try templates.size(of: destination)
+            guard try store.templateSaved(sandbox: id, run: currentRun, rootfs: destination, size: size) != nil else {
                 throw SandboxError.template("the template was removed, or this node run fenced off, while it was saved")
             }
         } catch {

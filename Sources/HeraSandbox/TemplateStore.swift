@@ -41,13 +41,21 @@ public struct TemplateStore: Sendable {
         }
     }
 
-    /// The disk a tree takes, in MB (rounded up).
-    public func diskUsageMB(_ path: String) throws -> Int {
-        let output = try Command.run(["/usr/bin/du", "-s", "-x", "-B1M", "--", path])
-        guard let megabytes = output.split(whereSeparator: \.isWhitespace).first.flatMap({ Int($0) }) else {
-            throw SandboxError.template("du printed \(output)")
+    public struct Size: Sendable {
+        public let megabytes: Int
+        public let files: Int
+    }
+
+    /// The disk a tree takes (MB, rounded up) and the files and directories in it.
+    public func size(of path: String) throws -> Size {
+        func du(_ unit: String) throws -> Int {
+            let output = try Command.run(["/usr/bin/du", "-s", "-x", unit, "--", path])
+            guard let number = output.split(whereSeparator: \.isWhitespace).first.flatMap({ Int($0) }) else {
+                throw SandboxError.template("du printed \(output)")
+            }
+            return number
         }
-        return megabytes
+        return Size(megabytes: try du("-B1M"), files: try du("--inodes"))
     }
 
     /// Imports a root filesystem from a directory or a tar archive (plain, gzip, xz or bzip2) into

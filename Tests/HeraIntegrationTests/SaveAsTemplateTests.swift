@@ -143,8 +143,10 @@ final class SaveAsTemplateTests: XCTestCase {
             }
             results.add(status, nil)
         }
-        XCTAssertFalse(results.statuses.contains { ![200, 410].contains($0) }, "statuses: \(results.statuses)")
+        // 429: an account saves one sandbox at a time.
+        XCTAssertFalse(results.statuses.contains { ![200, 410, 429].contains($0) }, "statuses: \(results.statuses)")
         for id in ids {
+            _ = try client.post("/sandbox/\(id)/kill")   // those whose save was refused still run
             XCTAssertTrue(try cluster.eventually(within: 20) { try cluster.sandboxState(client, id) == "finished" }, id)
         }
         XCTAssertEqual(try cluster.connection.query("SELECT count(*) AS n FROM templates WHERE state = 'creating'").first?.int("n"), 0)
@@ -184,6 +186,24 @@ final class SaveAsTemplateTests: XCTestCase {
         XCTAssertEqual(refused.status, 429, refused.text)
         XCTAssertTrue(refused.text.contains("1 MB or more of disk"), refused.text)
         XCTAssertEqual(try cluster.sandboxState(limited, source), "running")
+    }
+
+    /// Found by an attacker: saves started together were each checked against the sizes of the
+    /// finished ones only, and 12 of them took 720 MB against a 100 MB limit.
+    func testAnAccountSavesOneSandboxAtATime() throws {
+        let client = self.client!
+        let sources = try (0..<6).map { _ in try cluster.createSandbox(client) }
+        let results = ConcurrentResults()
+        concurrently(sources.count) { index in
+            let response = try? client.post("/sandbox/\(sources[index])/create_template", [("name", "together-\(index)")])
+            results.add(response?.status ?? -1, response?.json["message"] as? String)
+        }
+        XCTAssertGreaterThanOrEqual(results.count(200), 1, "\(results.statuses)")
+        XCTAssertEqual(results.count(200) + results.count(429), sources.count, "\(results.statuses)")
+        XCTAssertTrue(results.ids.allSatisfy { $0 == "a save of yours is in progress; an account saves one sandbox at a time" },
+                      "\(results.ids)")
+        let files = try cluster.connection.query("SELECT min(size_files) AS n FROM templates WHERE name LIKE 'together-%'").first?.int("n")
+        XCTAssertGreaterThan(files ?? 0, 100, "the busybox copy holds its applet links")
     }
 
     func testAQueuedSandboxCannotBeSaved() throws {
@@ -265,7 +285,7 @@ final class SaveAsTemplateTests: XCTestCase {
         let source = try cluster.createSandbox(client)
         try cluster.connection.execute("""
             BEGIN;
-            SELECT * FROM sandbox_save_as_template((SELECT id FROM accounts WHERE name = 'alice'), '\(source)', 'orphan', 100, 10240);
+            SELECT * FROM sandbox_save_as_template((SELECT id FROM accounts WHERE name = 'alice'), '\(source)', 'orphan', 100, 10240, 1000000);
             SELECT sandbox_finish('\(source)', 'lost', 'test');
             COMMIT;
             """)
