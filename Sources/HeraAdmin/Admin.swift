@@ -45,6 +45,13 @@ public enum Admin {
         if let owner, try connection.query("SELECT 1 FROM accounts WHERE name = $1", [owner]).rows.isEmpty {
             throw UsageError("no account \(owner)")
         }
+        // Sandboxes running from its current directory would lose their files to `template prune`.
+        if let live = try connection.query("""
+            SELECT count(s.id) AS n FROM templates t JOIN sandboxes s ON s.template_id = t.id AND s.state <> 'finished'
+            WHERE t.name = $1 AND t.owner_id IS NOT DISTINCT FROM (SELECT id FROM accounts WHERE name = $2) AND t.rootfs <> $3
+            """, [name, owner, rootfs]).first?.int("n"), live > 0 {
+            throw UsageError("template \(name) has \(live) live sandboxes on its current directory; change it when they have finished")
+        }
         do {
             let row = try connection.query("""
                 INSERT INTO templates (owner_id, name, rootfs, public, min_memory_mb)
@@ -61,6 +68,29 @@ public enum Admin {
         } catch let error as PGError where error.sqlState == PGError.checkViolation {
             throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-', not all digits; --min-memory-mb must be positive")
         }
+    }
+
+    /// Registers a template that is not there yet (`creating`: placed nowhere, and its directory
+    /// safe from `template prune`); refused if one of that name and owner exists. Returns its id.
+    public static func templateReserve(_ connection: PGConnection, name: String, rootfs: String, owner: String?,
+                                       isPublic: Bool, minMemoryMB: Int) throws -> Int {
+        do {
+            guard let id = try connection.query("""
+                INSERT INTO templates (owner_id, name, rootfs, public, min_memory_mb, state)
+                VALUES ((SELECT id FROM accounts WHERE name = $1), $2, $3, $4, $5, 'creating') RETURNING id
+                """, [owner, name, rootfs, isPublic ? "t" : "f", String(minMemoryMB)]).first?.int("id") else {
+                throw UsageError("the template could not be registered")
+            }
+            return id
+        } catch let error as PGError where error.sqlState == PGError.uniqueViolation {
+            throw UsageError("template \(owner.map { $0 + "/" } ?? "")\(name) exists; remove it first, or choose another --name")
+        }
+    }
+
+    /// Its directory is complete: the template is ready, and the nodes look for it.
+    public static func templateReady(_ connection: PGConnection, template id: Int) throws {
+        try connection.query("UPDATE templates SET state = 'ready' WHERE id = $1", [String(id)])
+        try awaitNodesHolding(connection, template: id)
     }
 
     /// Asks the live nodes to look for their templates again, and waits (up to 5 s) until one of

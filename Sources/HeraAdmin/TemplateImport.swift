@@ -4,9 +4,12 @@ import HeraSandbox
 import HeraSupport
 
 /// `hera template import`: everything that can be checked is checked before anything is
-/// copied, and a copy that cannot be registered is removed again.
+/// copied; the template is registered (`creating`) before its directory exists, so a
+/// concurrent import of the same name or `template prune` cannot get in the way; a failed
+/// import removes its row and its copy.
 enum TemplateImport {
     static let defaultMaxSizeMB = 16_384
+    static let defaultMaxFiles = 1_000_000
 
     /// Returns the new template's id.
     static func run(_ call: Invocation, source: String) throws -> Int {
@@ -14,36 +17,37 @@ enum TemplateImport {
         guard Names.isValid(name), !name.allSatisfy(\.isNumber) else {
             throw UsageError("a template name is 1-64 letters, digits, '_', '.' or '-', not all digits (got '\(name)'); choose one with --name")
         }
-        guard try call.settings.int("min-memory-mb", default: 16) > 0 else { throw UsageError("--min-memory-mb must be positive") }
-        let maxSizeMB = try call.settings.int("max-size-mb", default: defaultMaxSizeMB)
+        let minMemoryMB = try call.settings.int("min-memory-mb", default: 16)
+        guard minMemoryMB > 0, minMemoryMB <= Int(Int32.max) else { throw UsageError("--min-memory-mb must be positive") }
         let connection = try call.connect()
         let owner = call.settings.string("owner")
         if let owner { try AccountVerbs.requireAccount(connection, owner) }
-        let existing = try connection.query("""
-            SELECT 1 FROM templates WHERE name = $1 AND owner_id IS NOT DISTINCT FROM (SELECT id FROM accounts WHERE name = $2)
-            """, [name, owner])
-        guard existing.rows.isEmpty else {
-            throw UsageError("template \(TemplateVerbs.templateLabel(call, name)) exists; remove it first, or choose another --name")
-        }
         let store = try TemplateStore(directory: call.settings.string("template-dir", default: NodeConfig.defaultTemplateDirectory))
-        let rootfs: String
-        do {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), !isDirectory.boolValue,
-               case let size = try TemplateStore.archiveSizeMB(source), size > maxSizeMB {
-                throw UsageError("the archive holds \(size) MB, more than --max-size-mb \(maxSizeMB)")
-            }
-            rootfs = try store.importRootfs(from: source, name: (owner.map { $0 + "-" } ?? "") + name)
-        } catch let error as UsageError {
-            throw error
-        } catch {
-            throw UsageError("cannot import \(source): \(error)")
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), !isDirectory.boolValue {
+            try checkArchive(call, source)
         }
+        let rootfs = try store.newDirectory(name: (owner.map { $0 + "-" } ?? "") + name)
+        let id = try Admin.templateReserve(connection, name: name, rootfs: rootfs, owner: owner,
+                                           isPublic: call.settings.bool("public"), minMemoryMB: minMemoryMB)
         do {
-            return try TemplateVerbs.register(call, name: name, rootfs: rootfs)
+            do { try store.importRootfs(from: source, to: rootfs) } catch { throw UsageError("cannot import \(source): \(error)") }
+            try Admin.templateReady(connection, template: id)
         } catch {
+            _ = try? connection.query("DELETE FROM templates WHERE id = $1", [String(id)])
             try? store.remove(rootfs)
             throw error
         }
+        try TemplateVerbs.reportHolders(call, connection, template: id, rootfs: rootfs)
+        return id
+    }
+
+    private static func checkArchive(_ call: Invocation, _ archive: String) throws {
+        let maxSizeMB = try call.settings.int("max-size-mb", default: defaultMaxSizeMB)
+        let maxFiles = try call.settings.int("max-files", default: defaultMaxFiles)
+        let contents: TemplateStore.Size
+        do { contents = try TemplateStore.archiveContents(archive) } catch { throw UsageError("cannot import \(archive): \(error)") }
+        guard contents.megabytes <= maxSizeMB else { throw UsageError("the archive holds \(contents.megabytes) MB, more than --max-size-mb \(maxSizeMB)") }
+        guard contents.files <= maxFiles else { throw UsageError("the archive holds \(contents.files) members, more than --max-files \(maxFiles)") }
     }
 }

@@ -79,8 +79,13 @@ enum TemplateVerbs {
                                 (left by `template remove`); run it on each node. Prints each one.
                                 """) { call in
         _ = try call.operands(0)
-        let store = try TemplateStore(directory: call.settings.string("template-dir", default: NodeConfig.defaultTemplateDirectory))
-        let used = Set(try call.connect().query("SELECT rootfs FROM templates WHERE rootfs IS NOT NULL").rows.compactMap { $0["rootfs"] })
+        let store: TemplateStore
+        do { store = try TemplateStore(existing: call.settings.string("template-dir", default: NodeConfig.defaultTemplateDirectory)) } catch {
+            throw UsageError("\(error)")
+        }
+        // A save writes <store>/<template id> before the template has its path.
+        let rows = try call.connect().query("SELECT id, rootfs FROM templates").rows
+        let used = Set(rows.compactMap { $0["rootfs"] } + rows.compactMap { $0["id"] }.map { store.directory + "/" + $0 })
         for directory in try store.unused(by: used) {
             if !call.settings.bool("dry-run") { try store.remove(directory) }
             print(directory)
@@ -113,11 +118,17 @@ enum TemplateVerbs {
     }
 
     /// Registers the template and says on standard error which live nodes hold it.
-    static func register(_ call: Invocation, name: String, rootfs: String) throws -> Int {
+    private static func register(_ call: Invocation, name: String, rootfs: String) throws -> Int {
         let connection = try call.connect()
         let id = try Admin.templateAdd(connection, name: name, rootfs: rootfs, owner: call.settings.string("owner"),
                                        isPublic: call.settings.bool("public"),
                                        minMemoryMB: try call.settings.int("min-memory-mb", default: 16))
+        try reportHolders(call, connection, template: id, rootfs: rootfs)
+        return id
+    }
+
+    /// Says on standard error which live nodes hold the template (and if no account can use it).
+    static func reportHolders(_ call: Invocation, _ connection: PGConnection, template id: Int, rootfs: String) throws {
         let holders = try Admin.templateHolders(connection, template: id)
         if call.settings.string("owner") == nil && !call.settings.bool("public") {
             FileHandle.standardError.write(Data("warning: a system template that is not --public can be used by no account; see set-public\n".utf8))
@@ -125,7 +136,6 @@ enum TemplateVerbs {
         FileHandle.standardError.write(Data((holders.isEmpty
             ? "warning: no live node holds \(rootfs) yet; sandboxes of this template are placed only on nodes where that directory exists\n"
             : "held by nodes: \(holders.joined(separator: ", "))\n").utf8))
-        return id
     }
 
     private static func update(_ call: Invocation, name: String, set assignment: String, _ value: String) throws {

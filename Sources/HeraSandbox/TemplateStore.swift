@@ -15,17 +15,32 @@ public struct TemplateStore: Sendable {
     /// Bound on one copy or extraction; a template larger than this copies too slowly anyway.
     public static let copyTimeoutSeconds = 600
     static let partialPrefix = ".partial-"
+    /// A file that marks a directory as a store (`prune` deletes only in one).
+    static let marker = ".hera-template-store"
 
     public let directory: String
 
-    /// Creates the store (mode 0700) if it is missing.
+    /// Creates the store (mode 0700, marked) if it is missing.
     public init(directory: String) throws {
+        self.directory = try Self.checked(directory)
+        try SystemFile.makeDirectories(self.directory, mode: 0o700)
+        try retryingEINTR("chmod(\(self.directory))") { chmod(self.directory, 0o700) }
+        if !SystemFile.exists(self.directory + "/" + Self.marker) { try SystemFile.write("", to: self.directory + "/" + Self.marker) }
+    }
+
+    /// A store that exists already; nothing is created or changed.
+    public init(existing directory: String) throws {
+        self.directory = try Self.checked(directory)
+        guard SystemFile.exists(self.directory + "/" + Self.marker) else {
+            throw SandboxError.template("\(directory) is not a template store (it has no \(Self.marker))")
+        }
+    }
+
+    private static func checked(_ directory: String) throws -> String {
         guard directory.hasPrefix("/"), Validation.isSafeForMountOptions(directory) else {
             throw SandboxError.invalidSpec("the template directory must be absolute, without , : \\ or spaces: \(directory)")
         }
-        self.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
-        try SystemFile.makeDirectories(self.directory, mode: 0o700)
-        try retryingEINTR("chmod(\(self.directory))") { chmod(self.directory, 0o700) }
+        return directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
     }
 
     /// Where a template made on this node from a sandbox lives.
@@ -58,16 +73,20 @@ public struct TemplateStore: Sendable {
         return Size(megabytes: try du("-B1M"), files: try du("--inodes"))
     }
 
-    /// Imports a root filesystem from a directory or a tar archive (plain, gzip, xz or bzip2) into
-    /// the store under a new name; returns its path. The files are given to the sandbox user;
-    /// device files, sockets and set-user-ID bits are dropped. Archive members are extracted by
-    /// GNU tar, which refuses names with `..`, strips leading `/` and does not write through
-    /// symbolic links it extracted.
-    public func importRootfs(from source: String, name: String) throws -> String {
+    /// A path in the store for a new template directory named after `name`.
+    public func newDirectory(name: String) throws -> String {
         guard !name.isEmpty, !name.contains("/"), !name.hasPrefix("."), !name.contains("\n") else {
             throw SandboxError.template("not a name for a directory of the store: \(name)")
         }
-        let destination = directory + "/" + name + "-" + Self.randomSuffix()
+        return directory + "/" + name + "-" + Self.randomSuffix()
+    }
+
+    /// Imports a root filesystem from a directory or a tar archive (plain, gzip, xz or bzip2) into
+    /// `destination` (see `newDirectory`). The files are given to the sandbox user; device files,
+    /// sockets and set-user-ID bits are dropped. Archive members are extracted by GNU tar, which
+    /// refuses names with `..`, strips leading `/` and does not write through symbolic links it
+    /// extracted.
+    public func importRootfs(from source: String, to destination: String) throws {
         try complete(destination) { partial in
             if SystemFile.isDirectory(source) {
                 try Self.run(["/bin/cp", "-a", "--one-file-system", "--", source + "/.", partial])
@@ -82,22 +101,25 @@ public struct TemplateStore: Sendable {
             try Self.run(["/bin/chmod", "-R", "ug-s", partial])
             try retryingEINTR("chmod(\(partial))") { chmod(partial, 0o755) }
         }
-        return destination
     }
 
-    /// What a tar archive's members hold, in MB (rounded up), as GNU tar lists them.
-    public static func archiveSizeMB(_ path: String) throws -> Int {
+    /// What a tar archive's members hold (MB, rounded up) and how many there are, as GNU tar lists them.
+    public static func archiveContents(_ path: String) throws -> Size {
         let listing: String
-        do { listing = try Command.run(["/usr/bin/timeout", "-s", "KILL", String(copyTimeoutSeconds), "/bin/tar", "-tvf", path]) } catch {
+        do {
+            listing = try Command.run(["/usr/bin/timeout", "-s", "KILL", String(copyTimeoutSeconds), "/bin/tar", "--numeric-owner", "-tvf", path])
+        } catch {
             throw SandboxError.template("\(path) is not a tar archive tar can read: \(error)")
         }
-        // "-rw-r--r-- root/root 1234 2024-01-01 00:00 name": the size is the third field (devices: "1,3").
-        let bytes = listing.split(separator: "\n").reduce(0) { total, line in
+        // "-rw-r--r-- 0/0 1234 2024-01-01 00:00 name" (numeric owners: no spaces): the size is
+        // the third field (devices: "1,3").
+        let lines = listing.split(separator: "\n")
+        let bytes = lines.reduce(0) { total, line in
             let size = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first.flatMap { Int($0) } ?? 0
             let (sum, overflowed) = total.addingReportingOverflow(size)
             return overflowed ? Int.max : sum
         }
-        return bytes / (1 << 20) + (bytes % (1 << 20) > 0 ? 1 : 0)
+        return Size(megabytes: bytes / (1 << 20) + (bytes % (1 << 20) > 0 ? 1 : 0), files: lines.count)
     }
 
     /// Gives a whole tree to the sandbox user (symbolic links are changed, never followed).
@@ -112,12 +134,13 @@ public struct TemplateStore: Sendable {
         }
     }
 
-    /// The store's complete entries that hold none of `used` (template root filesystems).
+    /// The store's complete entries that hold none of `used` (template root filesystems, and the
+    /// directories saves are writing).
     /// Paths are compared with symbolic links resolved.
     public func unused(by used: Set<String>) throws -> [String] {
         let resolved = used.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
         return try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-            .filter { !$0.hasPrefix(Self.partialPrefix) }
+            .filter { !$0.hasPrefix(".") }   // the marker, copies under way
             .map { directory + "/" + $0 }
             .filter { entry in
                 let path = URL(fileURLWithPath: entry).resolvingSymlinksInPath().path

@@ -153,6 +153,7 @@ final class SaveAsTemplateTests: XCTestCase {
         let ready = Set(try cluster.connection.query("SELECT rootfs FROM templates WHERE rootfs LIKE $1 || '/%'",
                                                      [cluster.templateStore(node: "n1")]).rows.compactMap { $0["rootfs"] })
         let stored = Set(try FileManager.default.contentsOfDirectory(atPath: cluster.templateStore(node: "n1"))
+            .filter { !$0.hasPrefix(".") }   // the store's marker
             .map { cluster.templateStore(node: "n1") + "/" + $0 })
         XCTAssertEqual(stored, ready, "the store holds the ready templates and nothing else")
         XCTAssertFalse(ready.isEmpty)

@@ -113,6 +113,58 @@ final class TemplateImportTests: ClusterTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: try rootfs("kept") + "/bin/busybox"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: store + "/holder/rootfs"))
         XCTAssertEqual(try hera.run(["template", "prune", "--template-dir", store]).stdout, "")
+
+        // Found by an attacker: prune on any folder chmodded (or created) it, and would have emptied it.
+        let notAStore = TestCluster.testDirectory + "/not-a-store-\(UUID().uuidString)"
+        XCTAssertEqual(mkdir(notAStore, 0o755), 0)
+        XCTAssertEqual(mkdir(notAStore + "/precious", 0o755), 0)
+        let refused = try hera.run(["template", "prune", "--template-dir", notAStore])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("is not a template store"), refused.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: notAStore + "/precious"))
+        var info = stat()
+        XCTAssertEqual(stat(notAStore, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o755)
+        XCTAssertNotEqual(try hera.run(["template", "prune", "--dry-run", "--template-dir", notAStore + "/missing"]).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: notAStore + "/missing"))
+    }
+
+    /// Found by an attacker: imports of one name at once all "succeeded", the last one's copy won
+    /// and the others' stayed behind; a prune during an import or a save deleted its directory.
+    func testImportsAndPrunesAtOnceLoseNothing() throws {
+        let busybox = TestCluster.testDirectory + "/templates/busybox"
+        let databaseURL = cluster.databaseURL, store = self.store
+        let results = ConcurrentResults()
+        concurrently(6) { index in
+            let hera = HeraCommand(databaseURL: databaseURL)
+            let arguments = index < 3 ? ["template", "import", busybox, "--name", "same", "--public", "--template-dir", store]
+                                      : ["template", "prune", "--template-dir", store]
+            let outcome = try? hera.run(arguments)
+            if index < 3 { results.add(outcome?.status == 0 ? 200 : 400, outcome?.stderr) }
+        }
+        XCTAssertEqual(results.count(200), 1, "\(results.ids)")
+        let rootfs = try XCTUnwrap(cluster.connection.query("SELECT rootfs FROM templates WHERE name = 'same'").first?["rootfs"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: rootfs + "/bin/busybox"), "a prune never takes an import's directory")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store).filter { $0.hasPrefix("same-") },
+                       [URL(fileURLWithPath: rootfs).lastPathComponent], "no copy of a refused import is left")
+    }
+
+    func testATemplateInUseKeepsItsDirectory() throws {
+        // Found by an attacker: moving a template in use to another directory, then a prune,
+        // deleted the files under a running sandbox.
+        let first = store + "/first", second = store + "/second"
+        XCTAssertEqual(mkdir(first, 0o755), 0)
+        XCTAssertEqual(mkdir(second, 0o755), 0)
+        _ = try cluster.addTemplate(name: "moving", rootfs: first)
+        try cluster.connection.query("""
+            INSERT INTO sandboxes (owner_id, creator_id, template_id, state, memory_mb, timeout_s)
+            SELECT 1, 1, id, 'queued', 64, 60 FROM templates WHERE name = 'moving'
+            """)
+        let hera = HeraCommand(databaseURL: cluster.databaseURL)
+        let refused = try hera.run(["template", "add", "moving", "--rootfs", second, "--public"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("has 1 live sandboxes on its current directory"), refused.stderr)
+        XCTAssertEqual(try hera.run(["template", "add", "moving", "--rootfs", first, "--public"]).status, 0, "the same directory is fine")
     }
 
     func testAHostileTarballWritesNothingOutsideTheStore() throws {
