@@ -74,13 +74,26 @@ final class TemplateImportTests: ClusterTestCase {
             """)
         let bomb = TestCluster.testDirectory + "/zeros.tar.gz"
         FileManager.default.createFile(atPath: bomb, contents: Data(zeros))
+        let spaced = TestCluster.testDirectory + "/spaced-owner.tar"   // an owner name with spaces shifted tar's columns
+        FileManager.default.createFile(atPath: spaced, contents: Data(try ArchiveMaker.make("""
+            t = tar(fmt=tarfile.PAX_FORMAT); i = tarfile.TarInfo('big'); i.size = 3 << 20; i.uname = 'a b c d'
+            t.addfile(i, io.BytesIO(bytes(3 << 20))); t.close()
+            """)))
+        let many = TestCluster.testDirectory + "/many.tar"
+        FileManager.default.createFile(atPath: many, contents: Data(try ArchiveMaker.make("""
+            t = tar()
+            for n in range(50): entry(t, 'f%d' % n)
+            t.close()
+            """)))
         let before = try FileManager.default.contentsOfDirectory(atPath: store)
         let hera = HeraCommand(databaseURL: cluster.databaseURL)
         for (arguments, message) in [([busybox, "--owner", "../../../../tmp/escape"], "no account"),
                                      ([busybox, "--owner", "nosuchaccount"], "no account"),
                                      ([busybox, "--name", "nl\n"], "template name"),
                                      ([busybox, "--name", "x", "--min-memory-mb", "0"], "--min-memory-mb must be positive"),
-                                     ([bomb, "--max-size-mb", "2"], "3 MB, more than --max-size-mb 2")] {
+                                     ([bomb, "--max-size-mb", "2"], "3 MB, more than --max-size-mb 2"),
+                                     ([spaced, "--max-size-mb", "2"], "3 MB, more than --max-size-mb 2"),
+                                     ([many, "--max-files", "10"], "50 members, more than --max-files 10")] {
             let outcome = try hera.run(["template", "import"] + arguments + ["--template-dir", store])
             XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
             XCTAssertTrue(outcome.stderr.contains(message), "\(arguments): \(outcome.stderr)")
