@@ -105,6 +105,8 @@ static void run_command(struct exec_request *request) {
     if (setgid(SANDBOX_ID) != 0) goto failed;
     step = "setuid";
     if (setuid(SANDBOX_ID) != 0) goto failed;
+    step = "seccomp";
+    if (forbid_user_namespaces() != 0) goto failed;
     step = "chdir";
     if (chdir(request->cwd) != 0) goto failed;
     umask(022);

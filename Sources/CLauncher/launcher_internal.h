@@ -33,6 +33,9 @@ int mask_file(char **args);
 int make_directory_read_only(char **args);
 int mask_directory(char **args);
 
+/* Installs the commands' seccomp filter (launcher_seccomp.c); -1 + errno on failure. */
+int forbid_user_namespaces(void);
+
 /* argc/argv: the launcher's whole command line; the plan comes from PLAN_FD. */
 int launch_start(int argc, char *argv[]);
 int launch_exec(int argc, char *argv[]);

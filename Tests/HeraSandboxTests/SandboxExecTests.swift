@@ -83,6 +83,17 @@ final class SandboxExecTests: SandboxTestCase {
         XCTAssertEqual(try runner.exec(sandbox, ExecRequest(args: ["ls", "/proc/self/fd"])).stdoutText, "0\n1\n2\n3\n")
     }
 
+    /// Found by an attacker: `unshare -U -r -m` gave a command root in a new user namespace, and
+    /// with it mounts — every capability the kernel grants there.
+    func testCommandsCannotMakeUserNamespaces() throws {
+        let sandbox = try startSandbox()
+        let result = try shell(sandbox, "unshare -U -r true 2>&1; echo $?; unshare -U true 2>&1; echo $?;"
+                                        + " (sleep 0.1 & wait; echo forks); echo $$ > /dev/null")
+        XCTAssertTrue(result.stdoutText.contains("Operation not permitted"), result.stdoutText)
+        XCTAssertFalse(result.stdoutText.contains("\n0\n"), result.stdoutText)
+        XCTAssertTrue(result.stdoutText.hasSuffix("forks\n"), result.stdoutText)
+    }
+
     func testWritesGoToTheSandboxNeverToTheTemplate() throws {
         let sandbox = try startSandbox()
         let result = try shell(sandbox, "touch /bin/new && echo wrote-bin; echo data > /tmp/file && cat /tmp/file; stat -c %a /tmp;"
