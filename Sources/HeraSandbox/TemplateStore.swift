@@ -83,13 +83,13 @@ public struct TemplateStore: Sendable {
 
     /// Imports a root filesystem from a directory or a tar archive (plain, gzip, xz or bzip2) into
     /// `destination` (see `newDirectory`). The files are given to the sandbox user; device files,
-    /// sockets and set-user-ID bits are dropped. Archive members are extracted by GNU tar, which
+    /// sockets, set-user-ID bits and extended attributes are dropped. Archive members are extracted by GNU tar, which
     /// refuses names with `..`, strips leading `/` and does not write through symbolic links it
     /// extracted.
     public func importRootfs(from source: String, to destination: String) throws {
         try complete(destination) { partial in
             if SystemFile.isDirectory(source) {
-                try Self.run(["/bin/cp", "-a", "--one-file-system", "--", source + "/.", partial])
+                try Self.run(["/bin/cp", "-a", "--no-preserve=xattr", "--one-file-system", "--", source + "/.", partial])
             } else if SystemFile.exists(source) {
                 try SystemFile.makeDirectories(partial, mode: 0o755)
                 try Self.run(["/bin/tar", "-x", "--no-same-owner", "--delay-directory-restore", "-f", source, "-C", partial])
