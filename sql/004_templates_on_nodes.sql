@@ -2,7 +2,9 @@
 -- directory exists on it; each node reports what it holds (template_nodes), and placement
 -- considers only the nodes that hold the sandbox's template. A template can also be made from
 -- a running sandbox: it is 'creating' (no root filesystem yet) until the sandbox's node has
--- copied the sandbox's filesystem into its template store.
+-- copied the sandbox's filesystem into its template store. `hera template import` registers
+-- its template 'creating' too, with the path it is about to fill. A 'creating' template is
+-- placed nowhere.
 
 ALTER TABLE templates ALTER COLUMN rootfs DROP NOT NULL;
 ALTER TABLE templates ADD COLUMN state text NOT NULL DEFAULT 'ready' CHECK (state IN ('creating', 'ready'));
