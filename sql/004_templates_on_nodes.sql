@@ -117,7 +117,7 @@ CREATE FUNCTION sandbox_save_as_template(p_caller_id bigint, p_id uuid, p_name t
                                          p_max_template_mb integer, p_max_template_files integer)
 RETURNS TABLE (status text, message text, template_id bigint, node_id bigint)
 LANGUAGE plpgsql AS $$
-DECLARE v sandboxes; v_name text; v_template_id bigint;
+DECLARE v sandboxes; v_name text; v_template_id bigint; v_refusal text;
 BEGIN
     SELECT * INTO v FROM sandboxes WHERE id = p_id FOR UPDATE;
     RETURN QUERY SELECT r.status, r.message, NULL::bigint, NULL::bigint FROM sandbox_refusal(p_caller_id, v) r;
@@ -129,24 +129,18 @@ BEGIN
     END IF;
     -- Serialise the caller's template count with its other saves.
     PERFORM 1 FROM accounts WHERE id = p_caller_id FOR UPDATE;
-    IF (SELECT count(*) FROM templates WHERE owner_id = p_caller_id) >= p_max_templates THEN
-        RETURN QUERY SELECT 'QuotaExceeded', format('you already own %s templates, the most an account may; an operator can remove some', p_max_templates),
-            NULL::bigint, NULL::bigint;
-        RETURN;
-    END IF;
-    IF EXISTS (SELECT 1 FROM templates WHERE owner_id = p_caller_id AND state = 'creating') THEN
-        RETURN QUERY SELECT 'QuotaExceeded', 'a save of yours is in progress; an account saves one sandbox at a time',
-            NULL::bigint, NULL::bigint;
-        RETURN;
-    END IF;
-    IF (SELECT coalesce(sum(size_mb), 0) FROM templates WHERE owner_id = p_caller_id) >= p_max_template_mb THEN
-        RETURN QUERY SELECT 'QuotaExceeded', format('your saved templates take %s MB or more of disk, the most an account may; an operator can remove some', p_max_template_mb),
-            NULL::bigint, NULL::bigint;
-        RETURN;
-    END IF;
-    IF (SELECT coalesce(sum(size_files), 0) FROM templates WHERE owner_id = p_caller_id) >= p_max_template_files THEN
-        RETURN QUERY SELECT 'QuotaExceeded', format('your saved templates hold %s files or more, the most an account may; an operator can remove some', p_max_template_files),
-            NULL::bigint, NULL::bigint;
+    SELECT CASE
+        WHEN count(*) >= p_max_templates THEN
+            format('you already own %s templates, the most an account may; an operator can remove some', p_max_templates)
+        WHEN bool_or(state = 'creating') THEN 'a save of yours is in progress; an account saves one sandbox at a time'
+        WHEN coalesce(sum(size_mb), 0) >= p_max_template_mb THEN
+            format('your saved templates take %s MB or more of disk, the most an account may; an operator can remove some', p_max_template_mb)
+        WHEN coalesce(sum(size_files), 0) >= p_max_template_files THEN
+            format('your saved templates hold %s files or more, the most an account may; an operator can remove some', p_max_template_files)
+        END INTO v_refusal
+    FROM templates WHERE owner_id = p_caller_id;
+    IF v_refusal IS NOT NULL THEN
+        RETURN QUERY SELECT 'QuotaExceeded', v_refusal, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
     v_name := coalesce(p_name, 'sandbox-' || left(p_id::text, 8));

@@ -156,7 +156,7 @@ enum TemplateVerbs {
         return id
     }
 
-    static func templateLabel(_ call: Invocation, _ name: String) -> String {
+    private static func templateLabel(_ call: Invocation, _ name: String) -> String {
         call.settings.string("owner").map { "\($0)/\(name)" } ?? name
     }
 }

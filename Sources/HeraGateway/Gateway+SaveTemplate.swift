@@ -28,11 +28,11 @@ extension Gateway {
             return sandbox["state"] == "finished" ? sandbox : nil
         }
         let saved = try pool.query("""
-            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, t.size_mb, t.size_files, a.name AS owner
-            FROM templates t LEFT JOIN accounts a ON a.id = t.owner_id WHERE t.id = $1
+            SELECT \(Gateway.templateColumns) FROM templates t LEFT JOIN accounts a ON a.id = t.owner_id WHERE t.id = $1
             """, [String(template)]).first
         guard let saved else {
-            if ended?["finish_detail"] == "it could not be saved as a template" {
+            // Ended `killed`: by its node, which could not save it (no one else may kill it now).
+            if ended?["finish_reason"] == "killed" {
                 throw APIError("InternalError", 500, "the sandbox ended, but its node could not save its filesystem")
             }
             throw APIError("SandboxNoLongerAlive", 410, "the sandbox ended before its filesystem was saved")

@@ -6,8 +6,7 @@ import HeraSupport
 extension Gateway {
     func templateList(_ caller: Caller) throws -> HTTPResponse {
         let rows = try pool.query("""
-            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, t.size_mb, t.size_files, a.name AS owner FROM templates t
-            LEFT JOIN accounts a ON a.id = t.owner_id
+            SELECT \(Gateway.templateColumns) FROM templates t LEFT JOIN accounts a ON a.id = t.owner_id
             WHERE t.owner_id = $1 OR t.public ORDER BY t.id
             """, [String(caller.id)]).rows
         return Response.ok(["templates": rows.map(Gateway.templateJSON)])
@@ -42,10 +41,10 @@ extension Gateway {
     }
 
     /// A template the caller may see, by id, `account/name` or bare name.
-    func templateRow(_ caller: Caller, _ reference: String) throws -> PGRow {
+    private func templateRow(_ caller: Caller, _ reference: String) throws -> PGRow {
         guard reference.utf8.count <= 200 else { throw APIError("TemplateDoesNotExist", 404, "no such template") }
         guard let row = try pool.query("""
-            SELECT t.id, t.name, t.public, t.min_memory_mb, t.state, t.size_mb, t.size_files, t.owner_id, a.name AS owner
+            SELECT \(Gateway.templateColumns)
             FROM template_resolve($1, $2) t LEFT JOIN accounts a ON a.id = t.owner_id WHERE t.id IS NOT NULL
             """, [String(caller.id), reference]).first else {
             throw APIError("TemplateDoesNotExist", 404, "no template \(reference)")
@@ -55,6 +54,9 @@ extension Gateway {
         }
         return row
     }
+
+    /// What `templateJSON` reads, from `templates t` joined with its owner `accounts a`.
+    static let templateColumns = "t.id, t.name, t.public, t.min_memory_mb, t.state, t.size_mb, t.size_files, t.owner_id, a.name AS owner"
 
     static func templateJSON(_ row: PGRow) -> [String: Any] {
         [

@@ -148,9 +148,8 @@ public final class NodeWorker: @unchecked Sendable {
                     metrics.heartbeatSucceeded()
                     lastHeartbeat = Date()
                 }
-                let scanRequested = condition.withLock { templateScanRequested }
-                if scanRequested || -lastTemplateScan.timeIntervalSinceNow >= NodeConfig.templateScanInterval {
-                    condition.withLock { templateScanRequested = false }
+                let scanDue = -lastTemplateScan.timeIntervalSinceNow >= NodeConfig.templateScanInterval
+                if condition.withLock({ defer { templateScanRequested = false }; return templateScanRequested }) || scanDue {
                     lastTemplateScan = Date()
                     try reportTemplates()
                 }

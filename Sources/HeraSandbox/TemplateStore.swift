@@ -97,7 +97,7 @@ public struct TemplateStore: Sendable {
                 throw SandboxError.template("\(source) is neither a directory nor a file")
             }
             try Self.run(["/usr/bin/find", partial, "(", "-type", "b", "-o", "-type", "c", "-o", "-type", "s", ")", "-delete"])
-            try Self.run(["/bin/chown", "-R", "-h", Self.sandboxUser, partial])
+            try Self.giveToSandboxUser(partial)
             try Self.run(["/bin/chmod", "-R", "ug-s", partial])
             try retryingEINTR("chmod(\(partial))") { chmod(partial, 0o755) }
         }
